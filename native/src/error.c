@@ -1,0 +1,51 @@
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local char detail[OBD_DETAIL_MAX];
+
+const char *obd_strerror(int code) {
+  switch (code) {
+  case OBD_OK: return "success";
+  case OBD_E_NOMEM: return "out of memory";
+  case OBD_E_IO: return "i/o error";
+  case OBD_E_INVAL: return "invalid argument";
+  case OBD_E_FORMAT: return "unrecognised format";
+  case OBD_E_CORRUPT: return "corrupt data";
+  case OBD_E_UNSUPPORTED: return "unsupported feature";
+  case OBD_E_RANGE: return "out of range";
+  case OBD_E_TRUNCATED: return "truncated file";
+  case OBD_E_READONLY: return "read-only";
+  case OBD_E_EXISTS: return "already exists";
+  default: return "unknown error";
+  }
+}
+
+int obd_fail(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(detail, sizeof detail, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+int obd_fail_wrap(int code, const char *fmt, ...) {
+  char prefix[OBD_DETAIL_MAX];
+  char inner[OBD_DETAIL_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(prefix, sizeof prefix, fmt, ap);
+  va_end(ap);
+  memcpy(inner, detail, sizeof inner);
+  if (inner[0] != '\0')
+    snprintf(detail, sizeof detail, "%s: %s", prefix, inner);
+  else
+    snprintf(detail, sizeof detail, "%s: %s", prefix, obd_strerror(code));
+  return code;
+}
+
+const char *obd_last_error(void) { return detail; }
+
+void obd_clear_error(void) { detail[0] = '\0'; }

@@ -1,0 +1,87 @@
+/* The two I/O abstractions every format module is written against.
+ *
+ * obd_file: a random-access, read-only byte source of known size. Layers are
+ * read through chains of them: a POSIX file, a window onto the payload of the
+ * tar wrapper, a ZFile decoder, later a cached remote blob. pread has no shared
+ * cursor, so every obd_file may be read from many threads at once.
+ *
+ * obd_sink: a sequential byte sink that may also rewrite bytes it already
+ * wrote (the ZFile header and the tar headers are rewritten at the end). A
+ * writer that wraps another sink translates rewrite offsets into its own. */
+#ifndef OBD_FILE_H
+#define OBD_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct obd_file obd_file;
+
+typedef struct obd_file_ops {
+  /* Reads up to n bytes at off into buf. Returns the number of bytes read,
+   * which is less than n only when off + n passes the end of the file, or a
+   * negative obd_err. Must be safe to call from many threads at once. */
+  int64_t (*pread)(obd_file *f, void *buf, size_t n, uint64_t off);
+  /* Releases the object and, when it owns one, the file it wraps. */
+  void (*close)(obd_file *f);
+} obd_file_ops;
+
+struct obd_file {
+  const obd_file_ops *ops;
+  uint64_t size; /* logical size in bytes; fixed after open */
+  char name[256]; /* what error messages call this file (path or description) */
+};
+
+/* Reads exactly n bytes at off. A short read is OBD_E_TRUNCATED naming the
+ * file and offset. Returns 0 or a negative obd_err. */
+int obd_file_read_exact(obd_file *f, void *buf, size_t n, uint64_t off);
+
+/* pread through the vtable; same contract as obd_file_ops.pread. */
+int64_t obd_file_pread(obd_file *f, void *buf, size_t n, uint64_t off);
+
+/* Closes f (NULL is allowed). */
+void obd_file_close(obd_file *f);
+
+/* Opens a local file read-only. On success *out owns the descriptor. */
+int obd_file_open_path(const char *path, obd_file **out);
+
+/* A window [off, off+size) of `base`, renamed `name` in messages. If `own`,
+ * closing the window closes base. Fails with OBD_E_TRUNCATED if the window
+ * passes the end of base. */
+int obd_file_window(obd_file *base, int own, uint64_t off, uint64_t size,
+                    obd_file **out);
+
+/* Helper for implementations: fills in the common fields. */
+void obd_file_init(obd_file *f, const obd_file_ops *ops, uint64_t size,
+                   const char *name);
+
+typedef struct obd_sink obd_sink;
+
+typedef struct obd_sink_ops {
+  /* Appends n bytes. Returns 0 or a negative obd_err. */
+  int (*write)(obd_sink *s, const void *buf, size_t n);
+  /* Overwrites n bytes at off, which must lie inside what was written.
+   * NULL when the sink cannot seek (a stream); callers then skip rewrites. */
+  int (*rewrite)(obd_sink *s, const void *buf, size_t n, uint64_t off);
+  /* Flushes and releases; closes the wrapped sink when owned. Returns 0 or a
+   * negative obd_err (a failed flush is reported here). */
+  int (*close)(obd_sink *s);
+} obd_sink_ops;
+
+struct obd_sink {
+  const obd_sink_ops *ops;
+  uint64_t written; /* bytes appended so far; maintained by obd_sink_write */
+  char name[256];
+};
+
+int obd_sink_write(obd_sink *s, const void *buf, size_t n);
+int obd_sink_rewrite(obd_sink *s, const void *buf, size_t n, uint64_t off);
+int obd_sink_close(obd_sink *s);
+void obd_sink_init(obd_sink *s, const obd_sink_ops *ops, const char *name);
+
+/* Creates (truncating) a local file for writing with the given mode. */
+int obd_sink_open_path(const char *path, unsigned mode, obd_sink **out);
+
+/* Copies all of `in` to `out` in 1 MiB steps. Returns 0 or a negative obd_err. */
+int obd_copy(obd_file *in, obd_sink *out);
+
+#endif

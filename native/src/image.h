@@ -1,0 +1,42 @@
+/* The merged read view of a stack of layers (spec §2.12): N read-only
+ * layers, bottom first, plus an optional writable layer on top.
+ *
+ * The read-only indexes are merged once at open ("upper wins": a zeroed range
+ * hides what is below, holes read as zeros) into one sorted array whose tags
+ * name the layer to read. Reads then binary-search that array; they never
+ * allocate and may run on many threads at once. Writes and discards go to the
+ * writable layer and need external serialisation with each other. */
+#ifndef OBD_IMAGE_H
+#define OBD_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lsmt.h"
+
+typedef struct obd_image obd_image;
+
+/* Takes ownership of lowers[0..n) (bottom first, n <= 255) and of upper
+ * (may be NULL) — also on failure. Virtual size = that of the topmost layer
+ * whose virtual size is non-zero; an upper with virtual size 0 is set to it. */
+int obd_image_open(lsmt_ro **lowers, size_t n, lsmt_rw *upper,
+                   obd_image **out);
+
+uint64_t obd_image_size(const obd_image *img);
+
+/* Segments in the merged read-only index (for `inspect` and benchmarks). */
+size_t obd_image_segment_count(const obd_image *img);
+
+/* Reads n bytes at off (512-aligned; clamped to the virtual size). Returns
+ * bytes read or a negative obd_err whose detail names the layer and offset. */
+int64_t obd_image_pread(obd_image *img, void *buf, size_t n, uint64_t off);
+
+/* Write and discard through the writable layer; OBD_E_READONLY without one. */
+int64_t obd_image_pwrite(obd_image *img, const void *buf, size_t n,
+                         uint64_t off);
+int obd_image_discard(obd_image *img, uint64_t off, uint64_t n);
+
+/* Closes every layer; returns the writable layer's close result. */
+int obd_image_close(obd_image *img);
+
+#endif
