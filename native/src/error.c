@@ -19,6 +19,7 @@ const char *obd_strerror(int code) {
   case OBD_E_TRUNCATED: return "truncated file";
   case OBD_E_READONLY: return "read-only";
   case OBD_E_EXISTS: return "already exists";
+  case OBD_E_NOTFOUND: return "not found";
   default: return "unknown error";
   }
 }

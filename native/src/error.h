@@ -26,10 +26,11 @@ typedef enum obd_err {
   OBD_E_TRUNCATED = -8,   /* the file ends before its records say it does */
   OBD_E_READONLY = -9,    /* a write to something opened read-only */
   OBD_E_EXISTS = -10,     /* a file that must be created already exists */
+  OBD_E_NOTFOUND = -11,   /* a file to open does not exist */
 } obd_err;
 
 /* Lowest code in use; codes run from OBD_OK down to this value. */
-#define OBD_E_LAST OBD_E_EXISTS
+#define OBD_E_LAST OBD_E_NOTFOUND
 
 /* Static name of a code ("corrupt data"); "unknown error" for other values. */
 const char *obd_strerror(int code);

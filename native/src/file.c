@@ -31,6 +31,8 @@ int obd_file_read_exact(obd_file *f, void *buf, size_t n, uint64_t off) {
   return 0;
 }
 
+uint64_t obd_file_size(const obd_file *f) { return f->size; }
+
 void obd_file_close(obd_file *f) {
   if (f) f->ops->close(f);
 }
@@ -74,7 +76,9 @@ static const obd_file_ops posix_file_ops = {
 int obd_file_open_path(const char *path, obd_file **out) {
   struct stat st;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return obd_fail(OBD_E_IO, "%s: open: %s", path, strerror(errno));
+  if (fd < 0)
+    return obd_fail(errno == ENOENT ? OBD_E_NOTFOUND : OBD_E_IO, "%s: open: %s",
+                    path, strerror(errno));
   if (fstat(fd, &st) != 0) {
     int e = errno;
     close(fd);

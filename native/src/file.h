@@ -38,6 +38,9 @@ int obd_file_read_exact(obd_file *f, void *buf, size_t n, uint64_t off);
 /* pread through the vtable; same contract as obd_file_ops.pread. */
 int64_t obd_file_pread(obd_file *f, void *buf, size_t n, uint64_t off);
 
+/* f->size, for callers that cannot read struct fields (FFI). */
+uint64_t obd_file_size(const obd_file *f);
+
 /* Closes f (NULL is allowed). */
 void obd_file_close(obd_file *f);
 

@@ -31,7 +31,8 @@ size_t obd_image_segment_count(const obd_image *img);
  * bytes read or a negative obd_err whose detail names the layer and offset. */
 int64_t obd_image_pread(obd_image *img, void *buf, size_t n, uint64_t off);
 
-/* Write and discard through the writable layer; OBD_E_READONLY without one. */
+/* Write and discard through the writable layer; OBD_E_READONLY without one,
+ * OBD_E_RANGE for a range past the virtual size. */
 int64_t obd_image_pwrite(obd_image *img, const void *buf, size_t n,
                          uint64_t off);
 int obd_image_discard(obd_image *img, uint64_t off, uint64_t n);

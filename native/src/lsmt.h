@@ -74,6 +74,31 @@ static inline int lsmt_seg_valid(lsmt_seg s) {
   return lsmt_seg_offset(s) != LSMT_INVALID_OFFSET;
 }
 
+/* The part of s inside sectors [begin, end), which must overlap s. Trimming
+ * the front of a data segment advances its moffset by the same amount;
+ * zeroed segments keep theirs (§2.6). */
+static inline lsmt_seg lsmt_seg_clip(lsmt_seg s, uint64_t begin, uint64_t end) {
+  uint64_t off = lsmt_seg_offset(s), e = lsmt_seg_end(s), m = lsmt_seg_moffset(s);
+  if (begin > off) {
+    if (!lsmt_seg_zeroed(s)) m += begin - off;
+    off = begin;
+  }
+  if (end < e) e = end;
+  return lsmt_seg_make(off, (uint32_t)(e - off), m, lsmt_seg_zeroed(s),
+                       lsmt_seg_tag(s));
+}
+
+/* Looks up sectors [offset, offset+length) in idx, an array of n segments
+ * sorted by offset and non-overlapping (a read-only layer's index, or a
+ * merged stack index). Binary-searches the first segment ending after
+ * offset, then writes at most cap intersecting segments, clipped to the
+ * range with lsmt_seg_clip, into out in ascending order; returns how many.
+ * Gaps between them are holes. When the result fills cap, continue from the
+ * end of the last segment. Never allocates; safe on shared idx from many
+ * threads. length may run past 2^64 (it is clamped). */
+size_t lsmt_index_lookup(const lsmt_seg *idx, size_t n, uint64_t offset,
+                         uint64_t length, lsmt_seg *out, size_t cap);
+
 /* Reads/writes one 16-byte record (len/cap must be >= 16). */
 int lsmt_seg_decode(const uint8_t *buf, size_t len, lsmt_seg *out);
 int lsmt_seg_encode(lsmt_seg s, uint8_t *buf, size_t cap);

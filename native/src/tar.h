@@ -21,17 +21,21 @@ typedef struct tar_payload {
 
 /* 1 and *out filled if f starts with a ustar header whose checksum verifies
  * (signed or unsigned sum), 0 if f is not a tar, OBD_E_CORRUPT if the headers
- * are inconsistent (payload past the end of f, bad PAX record). */
+ * are inconsistent (payload past the end of f, bad PAX record, a later header
+ * with a bad checksum or size), OBD_E_UNSUPPORTED for a PAX header over 8 KiB
+ * (the fixed payload offset of §3.2 could not be right), or an I/O error. */
 int tar_detect(obd_file *f, tar_payload *out);
 
 /* If f is wrapped, returns a window onto the payload (owning f when own);
- * otherwise returns f itself in *out. */
+ * otherwise returns f itself in *out. On failure f is closed when own. */
 int tar_unwrap(obd_file *f, int own, obd_file **out);
 
 /* Returns a sink that wraps what is written into the PAX form of §3.1: the
  * placeholder headers are written now and replaced at close, with the final
  * size and `mode` (st_mode including the file-type bits, e.g. 0100644).
- * `out` must be able to rewrite. Closing closes `out` if own_out. */
+ * `out` must be able to rewrite (else OBD_E_UNSUPPORTED). Closing closes
+ * `out` if own_out; so does a failure here. After a failed write every later
+ * call returns that error, and close only releases resources. */
 int tar_writer_open(obd_sink *out, int own_out, uint32_t mode,
                     obd_sink **writer);
 

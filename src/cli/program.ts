@@ -1,0 +1,30 @@
+import { Command } from "commander";
+import { registerCat } from "./cat.ts";
+import { registerCommit } from "./commit.ts";
+import { registerCreate } from "./create.ts";
+import { registerDemo } from "./demo.ts";
+import { registerInspect } from "./inspect.ts";
+import { registerZfile } from "./zfile.ts";
+
+/** Version printed by `overlaybd --version`. */
+export const VERSION = "0.1.0";
+
+/** The `overlaybd` command tree. */
+export function buildProgram(): Command {
+  const program = new Command("overlaybd")
+    .description(
+      "Block-level, lazily loaded container images compatible with containerd's overlaybd.\n" +
+        "Each subcommand has its own --help.",
+    )
+    .version(VERSION)
+    .showHelpAfterError("(add --help for usage)")
+    .exitOverride();
+  registerCreate(program);
+  registerCommit(program);
+  registerZfile(program);
+  registerInspect(program);
+  registerCat(program);
+  registerDemo(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}

@@ -1,0 +1,16 @@
+/**
+ * Building, converting and reading overlaybd layer files on the local disk:
+ * the upstream tool set (`overlaybd-create`, `overlaybd-commit`,
+ * `overlaybd-zfile`) plus inspection and reading of a merged view.
+ *
+ * @module
+ */
+
+export { createLayer, type CreateLayerOptions } from "./create.ts";
+export { commitLayer, type CommitLayerOptions } from "./commit.ts";
+export { compressFile, type CompressOptions, decompressFile, verifyFile } from "./compress.ts";
+export { exportView } from "./export_view.ts";
+export { importRaw } from "./import_raw.ts";
+export { inspectFile, type Inspection } from "./inspect.ts";
+export { openOutput, type OutputOptions } from "./output.ts";
+export { openView, readView, type ViewOptions } from "./view.ts";
