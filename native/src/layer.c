@@ -28,11 +28,8 @@ int obd_layer_unwrap(obd_file *raw, int own, obd_file **out) {
     return 0;
   }
   if (rc > 0) rc = zfile_open(inner, owned, &z);
-  if (rc < 0) {
-    /* zfile_open leaves its source open when it fails. */
-    if (owned) obd_file_close(inner);
-    return with_name(rc, name);
-  }
+  else if (owned) obd_file_close(inner); /* zfile_detect failed */
+  if (rc < 0) return with_name(rc, name);
   *out = z;
   return 0;
 }

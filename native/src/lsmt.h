@@ -128,9 +128,14 @@ int lsmt_header_encode(const lsmt_header *in, uint8_t *buf, size_t cap);
 typedef struct lsmt_ro lsmt_ro;
 
 /* Opens a committed or sealed layer from src (already unwrapped from tar and
- * ZFile). Validates as §2.10 says; tags are forced to 0 and padding records
- * dropped. Errors name src and the offending record. If own_src, closing the
- * layer closes src. */
+ * ZFile). Validates as §2.10 says; tags are forced to 0 and padding (and
+ * zero-length) records dropped. Errors name src and the offending record:
+ * OBD_E_TRUNCATED when src is shorter than header + trailer, OBD_E_FORMAT
+ * for a bad magic or flags (a missing trailer looks like this too),
+ * OBD_E_CORRUPT for a bad index (size, order, overlap, moffset range).
+ * If own_src, closing the layer closes src, and so does a failed open.
+ * The index costs 16 bytes per record and is read through a 64 KiB buffer.
+ * An open layer is immutable: any number of threads may use it. */
 int lsmt_ro_open(obd_file *src, int own_src, lsmt_ro **out);
 
 const lsmt_header *lsmt_ro_header(const lsmt_ro *l);  /* header at offset 0 */
@@ -150,24 +155,41 @@ typedef struct lsmt_rw_options {
   const char *parent_uuid; /* NULL = null UUID */
 } lsmt_rw_options;
 
-/* Creates both files exclusively (OBD_E_EXISTS if either exists). For a
- * sparse layer the index file is created empty and ignored. */
+/* Creates both files exclusively (OBD_E_EXISTS if either exists; a file this
+ * call created is removed again when it fails). opt NULL = all defaults;
+ * an invalid uuid or parent_uuid string is OBD_E_INVAL. For a sparse layer
+ * the index file is created empty and ignored, and index_path may be NULL.
+ *
+ * A writable layer is not thread-safe: writes, discards and
+ * set_virtual_size need external serialisation with everything else;
+ * preads, lookups and data-file reads may run concurrently with each other
+ * (they never allocate). */
 int lsmt_rw_create(const char *data_path, const char *index_path,
                    const lsmt_rw_options *opt, lsmt_rw **out);
 
 /* Opens an existing writable layer, replaying its index log (§2.6) or
- * scanning its sparse data file (§2.7). */
+ * scanning its sparse data file (§2.7; index_path is then ignored and may be
+ * NULL). OBD_E_NOTFOUND for a missing file, OBD_E_TRUNCATED for a file
+ * shorter than a header, OBD_E_FORMAT for a bad magic or header flags,
+ * OBD_E_CORRUPT for a log record whose moffset lies outside the data file.
+ * A torn last log record is ignored. Files we may not write are opened
+ * read-only: the layer can be read and committed, writes fail with
+ * OBD_E_READONLY. */
 int lsmt_rw_open(const char *data_path, const char *index_path, lsmt_rw **out);
 
-/* Writes n bytes at virtual offset off (both 512-aligned), split into 4 MiB
- * pieces; each piece is appended to the data file and logged with `tag`
- * (the number of read-only layers below when stacked, else 0). Returns n or a
- * negative obd_err. */
+/* Writes n bytes at virtual offset off (both 512-aligned, else
+ * OBD_E_INVAL; the end must stay below 2^50 sectors, else OBD_E_RANGE),
+ * split into 4 MiB pieces; each piece is appended to the data file and
+ * logged with `tag` (the number of read-only layers below when stacked,
+ * else 0). A sparse layer writes in place at 4096 + off instead. Returns n
+ * or a negative obd_err; after a failure, earlier pieces may have landed. */
 int64_t lsmt_rw_pwrite(lsmt_rw *l, const void *buf, size_t n, uint64_t off,
                        uint8_t tag);
 
-/* Discards [off, off+n): logs zeroed segments (append) or punches a hole
- * (sparse). */
+/* Discards [off, off+n): logs zeroed segments of at most 16383 sectors
+ * (append), or punches a hole (sparse). Either way the range reads as zeros
+ * and, in memory, is a zeroed segment that hides lower layers; a reopened
+ * sparse layer sees a hole instead (§2.7). */
 int lsmt_rw_discard(lsmt_rw *l, uint64_t off, uint64_t n, uint8_t tag);
 
 /* Reads the layer alone (holes and zeroed ranges read as zeros). */
@@ -178,20 +200,28 @@ int64_t lsmt_rw_pread(lsmt_rw *l, void *buf, size_t n, uint64_t off);
 int lsmt_rw_index(lsmt_rw *l, uint8_t tag, lsmt_seg **out, size_t *count);
 
 /* Looks up [offset, offset+length) sectors; writes at most cap clipped
- * segments (tags as logged) into out and returns how many, in order. */
+ * segments into out and returns how many, in order (continue from the end
+ * of the last one when it returns cap). Tags are as given to pwrite/discard
+ * since open; records replayed at open carry tag 0. Never allocates. */
 size_t lsmt_rw_lookup(lsmt_rw *l, uint64_t offset, uint64_t length,
                       lsmt_seg *out, size_t cap);
 
-/* The data file as an obd_file (owned by the layer): where moffsets point. */
+/* The data file as an obd_file (owned by the layer; closing it does
+ * nothing): where moffsets point. Its reads go to the file's current end,
+ * which moves as the layer is written, so `size` is only a hint. */
 obd_file *lsmt_rw_data_file(lsmt_rw *l);
 
+/* The data file's header as on disk. Writes past virtual_size do not change
+ * it (§2.6: that growth is not persisted). */
 const lsmt_header *lsmt_rw_header(const lsmt_rw *l);
 
 /* Rewrites the virtual size in both headers (used when a layer created with
- * virtual size 0 is stacked, §2.12 step 4). */
+ * virtual size 0 is stacked, §2.12 step 4); a sparse data file is grown to
+ * vsize + 4096 (never shrunk). OBD_E_READONLY if opened read-only. */
 int lsmt_rw_set_virtual_size(lsmt_rw *l, uint64_t vsize);
 
-/* Flushes and closes both files. */
+/* Flushes and closes both files and frees the layer (NULL is allowed).
+ * Returns the first fsync/close failure; the layer is gone either way. */
 int lsmt_rw_close(lsmt_rw *l);
 
 /* ---- commit (§2.5) ---- */
@@ -204,7 +234,11 @@ typedef struct lsmt_commit_options {
 
 /* Compacts a writable layer into a committed layer written to `out`:
  * header 0x07, data copied in 64-sector steps, greedily merged index padded
- * to 256 records, trailer 0x06 — byte-identical to the reference writer. */
+ * to 256 records, trailer 0x06 — byte-identical to the reference writer.
+ * Record tags are 0 (a one-layer commit); virtual_size is the one in the
+ * source's data-file header. opt NULL = all defaults. Data goes through one
+ * 1 MiB buffer; the merged index is kept in memory (16 bytes per record)
+ * until it is written after the data. The sink is only appended to. */
 int lsmt_commit(lsmt_rw *l, obd_sink *out, const lsmt_commit_options *opt);
 
 #endif

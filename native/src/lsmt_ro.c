@@ -23,6 +23,7 @@ size_t lsmt_index_lookup(const lsmt_seg *idx, size_t n, uint64_t offset,
                          uint64_t length, lsmt_seg *out, size_t cap) {
   uint64_t end = length > UINT64_MAX - offset ? UINT64_MAX : offset + length;
   size_t lo = 0, hi = n, got = 0;
+  if (end == offset) return 0;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
     if (lsmt_seg_end(idx[mid]) > offset)

@@ -200,8 +200,9 @@ static int make_headers(lsmt_rw *l, const lsmt_rw_options *opt) {
   return 0;
 }
 
-static int create_files(lsmt_rw *l, const char *index_path) {
-  OBD_TRY(create_excl(l->data.name, &l->data_fd));
+/* Paths are passed on because names in messages may be truncated. */
+static int create_files(lsmt_rw *l, const char *data_path, const char *index_path) {
+  OBD_TRY(create_excl(data_path, &l->data_fd));
   if (index_path) OBD_TRY(create_excl(index_path, &l->index_fd));
   OBD_TRY(write_header(l->data_fd, &l->header, l->data.name));
   l->data_end = l->data.size = LSMT_HEADER_SIZE;
@@ -231,7 +232,7 @@ int lsmt_rw_create(const char *data_path, const char *index_path,
     rw_free(l);
     return obd_fail_wrap(rc, "%s", data_path);
   }
-  rc = create_files(l, index_path);
+  rc = create_files(l, data_path, index_path);
   if (rc < 0) {
     /* Whatever we created is half-made: remove it so a retry can create. */
     if (l->data_fd >= 0) unlink(data_path);
@@ -299,9 +300,11 @@ static int replay_log(lsmt_rw *l, uint64_t index_file_size) {
   return rc;
 }
 
-static int open_index(lsmt_rw *l) {
+static int open_index(lsmt_rw *l, const char *index_path) {
   uint64_t size = 0;
-  OBD_TRY(open_existing(l->index_name, &l->index_fd, &l->read_only));
+  if (!index_path)
+    return obd_fail(OBD_E_INVAL, "%s: an append layer needs an index file", l->data.name);
+  OBD_TRY(open_existing(index_path, &l->index_fd, &l->read_only));
   OBD_TRY(read_header_at0(l->index_fd, l->index_name, &l->index_header));
   uint32_t f = l->index_header.flags;
   if (!(f & LSMT_FLAG_HEADER) || (f & (LSMT_FLAG_DATA | LSMT_FLAG_SEALED)) ||
@@ -345,8 +348,8 @@ static int scan_sparse(lsmt_rw *l) {
   return 0;
 }
 
-static int open_files(lsmt_rw *l) {
-  OBD_TRY(open_existing(l->data.name, &l->data_fd, &l->read_only));
+static int open_files(lsmt_rw *l, const char *data_path, const char *index_path) {
+  OBD_TRY(open_existing(data_path, &l->data_fd, &l->read_only));
   OBD_TRY(read_header_at0(l->data_fd, l->data.name, &l->header));
   if (!(l->header.flags & LSMT_FLAG_HEADER))
     return obd_fail(OBD_E_FORMAT, "%s: flags 0x%x at offset 0: not a header",
@@ -355,13 +358,13 @@ static int open_files(lsmt_rw *l) {
   /* Appends stay sector-aligned even after a torn data write. */
   l->data_end = (l->data.size + LSMT_SECTOR - 1) / LSMT_SECTOR * LSMT_SECTOR;
   l->sparse = (l->header.flags & LSMT_FLAG_SPARSE) != 0;
-  return l->sparse ? scan_sparse(l) : open_index(l);
+  return l->sparse ? scan_sparse(l) : open_index(l, index_path);
 }
 
 int lsmt_rw_open(const char *data_path, const char *index_path, lsmt_rw **out) {
   lsmt_rw *l;
   OBD_TRY(rw_alloc(data_path, index_path, &l));
-  int rc = open_files(l);
+  int rc = open_files(l, data_path, index_path);
   if (rc < 0) {
     rw_free(l);
     return rc;

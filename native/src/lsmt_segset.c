@@ -224,6 +224,7 @@ size_t lsmt_segset_lookup(const lsmt_segset *s, uint64_t offset,
                           uint64_t length, lsmt_seg *out, size_t cap) {
   uint64_t end = length > UINT64_MAX - offset ? UINT64_MAX : offset + length;
   size_t got = 0;
+  if (end == offset) return 0;
   for (size_t ci = find(s, offset).ci; ci < s->nchunks && got < cap; ci++) {
     const chunk *c = s->chunks[ci];
     if (lsmt_seg_offset(c->s[0]) >= end) break;

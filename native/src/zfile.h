@@ -77,7 +77,9 @@ typedef struct zfile_info {
  * says verify=1; a mismatch or a block that fails to decompress is
  * OBD_E_CORRUPT with a detail naming the file, block number and compressed
  * offset. Scratch buffers are allocated here, so reads never allocate; reads
- * may run on many threads at once. If own_src, closing the decoder closes src. */
+ * may run on many threads at once. If own_src, src belongs to the decoder
+ * from this call on: closing the decoder closes it, and so does a failed
+ * open. */
 int zfile_open(obd_file *src, int own_src, obd_file **out);
 
 /* Fills *out for a file returned by zfile_open; OBD_E_INVAL for other files. */
@@ -100,7 +102,9 @@ void zfile_options_default(zfile_options *opt);
  * it flushes the last block, writes the index and trailer, rewrites the
  * header when asked (and `out` can rewrite), then closes `out` if own_out.
  * After a failed write, close only releases resources and returns the error.
- * Zstd blocks use level 3, LZ4 blocks LZ4_compress_default (§1.5). */
+ * Zstd blocks use level 3, LZ4 blocks LZ4_compress_default (§1.5). Bad
+ * options are OBD_E_INVAL. If own_out, `out` belongs to the writer from this
+ * call on, and a failed open closes it. */
 int zfile_writer_open(obd_sink *out, int own_out, const zfile_options *opt,
                       obd_sink **writer);
 

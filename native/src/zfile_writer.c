@@ -3,6 +3,7 @@
  * optionally rewrites the header with the final values. */
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_createCCtx_advanced, for obd_malloc */
 #include <lz4.h>
+#include <stdio.h>
 #include <string.h>
 #include <zstd.h>
 
@@ -234,26 +235,40 @@ static int writer_alloc(zfile_writer *w) {
   return 0;
 }
 
+/* Ownership of an owned `out` passes to the writer even when opening fails. */
+static int release_out(obd_sink *out, int own_out, int rc) {
+  if (own_out) {
+    char detail[OBD_DETAIL_MAX];
+    snprintf(detail, sizeof detail, "%s", obd_last_error());
+    obd_sink_close(out);
+    obd_fail(rc, "%s", detail);
+  }
+  return rc;
+}
+
 int zfile_writer_open(obd_sink *out, int own_out, const zfile_options *opt,
                       obd_sink **writer) {
   zfile_record r;
-  OBD_TRY(check_options(opt, out->name));
+  int rc = check_options(opt, out->name);
+  if (rc < 0) return release_out(out, own_out, rc);
   zfile_writer *w = obd_calloc(1, sizeof *w);
-  if (!w) return obd_fail(OBD_E_NOMEM, "%s: zfile writer", out->name);
+  if (!w)
+    return release_out(out, own_out,
+                       obd_fail(OBD_E_NOMEM, "%s: zfile writer", out->name));
   w->out = out;
   w->opt = *opt;
   w->opt.verify = opt->verify != 0;
   w->opt.overwrite_header = opt->overwrite_header != 0;
   w->header_at = out->written;
   obd_sink_init(&w->base, &zfile_writer_ops, out->name);
-  int rc = writer_alloc(w);
+  rc = writer_alloc(w);
   if (rc == 0) {
     record_init(w, FLAGS_INITIAL_HEADER, &r);
     rc = write_record(w, &r, 0);
   }
   if (rc < 0) {
     writer_free(w);
-    return rc;
+    return release_out(out, own_out, rc);
   }
   w->own_out = own_out;
   *writer = &w->base;
