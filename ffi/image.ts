@@ -15,6 +15,7 @@ const lib = lazyLibrary({
   obd_image_segment_count: { parameters: ["pointer"], result: "usize" },
   obd_image_pread: { parameters: ["pointer", "buffer", "usize", "u64"], result: "i64" },
   obd_image_pwrite: { parameters: ["pointer", "buffer", "usize", "u64"], result: "i64" },
+  obd_image_next_data: { parameters: ["pointer", "u64", "buffer", "buffer"], result: "i32" },
   obd_image_discard: { parameters: ["pointer", "u64", "u64"], result: "i32" },
   obd_image_close: { parameters: ["pointer"], result: "i32" },
 });
@@ -51,6 +52,23 @@ export class Image {
   pread(buf: Uint8Array<ArrayBuffer>, offset: number): number {
     const rc = lib().obd_image_pread(this.#handle.ptr, buf, BigInt(buf.byteLength), BigInt(offset));
     return Number(check(rc, `read image at ${offset}`));
+  }
+
+  /**
+   * The first run of data at or after byte `offset` — bytes backed by a layer
+   * file, not holes or zeroed ranges — as `[start, end)`, or null when only
+   * zeros follow.
+   */
+  nextData(offset: number): [number, number] | null {
+    const start = new BigUint64Array(1);
+    const end = new BigUint64Array(1);
+    const found = lib().obd_image_next_data(
+      this.#handle.ptr,
+      BigInt(offset),
+      new Uint8Array(start.buffer),
+      new Uint8Array(end.buffer),
+    );
+    return found === 1 ? [Number(start[0]), Number(end[0])] : null;
   }
 
   /** Writes through the writable layer. */

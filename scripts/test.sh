@@ -34,7 +34,7 @@ step() {
 
 step "deno fmt --check" deno fmt --check
 step "deno lint" deno lint
-step "deno check" deno check main.ts tests/ bench/
+step "deno check" deno check main.ts tests/
 step "native build -Wall -Wextra -Werror" make -s -C native
 
 echo "== native unit tests (ASan + UBSan)"

@@ -224,6 +224,64 @@ int64_t obd_image_pread(obd_image *img, void *buf, size_t n, uint64_t off) {
   return rc < 0 ? rc : (int64_t)n;
 }
 
+/* ---- data extents ---- */
+
+/* The first data segment of the merged read-only index inside [s, e). */
+static int first_data_lowers(const obd_image *img, uint64_t s, uint64_t e,
+                             lsmt_seg *out) {
+  lsmt_seg segs[IMAGE_SEG_BUF];
+  uint64_t cur = s;
+  while (cur < e) {
+    size_t k = lsmt_index_lookup(img->index, img->count, cur, e - cur, segs,
+                                 IMAGE_SEG_BUF);
+    for (size_t i = 0; i < k; i++) {
+      if (!lsmt_seg_zeroed(segs[i])) {
+        *out = segs[i];
+        return 1;
+      }
+      cur = lsmt_seg_end(segs[i]);
+    }
+    if (k < IMAGE_SEG_BUF) break;
+  }
+  return 0;
+}
+
+/* The first data segment of the whole view inside [s, e): the writable
+ * layer's own, or one from below showing through its gaps. */
+static int first_data(obd_image *img, uint64_t s, uint64_t e, lsmt_seg *out) {
+  if (!img->upper) return first_data_lowers(img, s, e, out);
+  lsmt_seg segs[IMAGE_SEG_BUF];
+  uint64_t cur = s;
+  while (cur < e) {
+    size_t k = lsmt_rw_lookup(img->upper, cur, e - cur, segs, IMAGE_SEG_BUF);
+    for (size_t i = 0; i < k; i++) {
+      uint64_t off = lsmt_seg_offset(segs[i]);
+      if (off > cur && first_data_lowers(img, cur, off, out)) return 1;
+      if (!lsmt_seg_zeroed(segs[i])) {
+        *out = segs[i];
+        return 1;
+      }
+      cur = lsmt_seg_end(segs[i]);
+    }
+    if (k < IMAGE_SEG_BUF) break;
+  }
+  return cur < e ? first_data_lowers(img, cur, e, out) : 0;
+}
+
+int obd_image_next_data(obd_image *img, uint64_t off, uint64_t *start,
+                        uint64_t *end) {
+  uint64_t e = img->vsize / LSMT_SECTOR;
+  lsmt_seg seg;
+  if (!first_data(img, off / LSMT_SECTOR, e, &seg)) return 0;
+  uint64_t run_start = lsmt_seg_offset(seg), run_end = lsmt_seg_end(seg);
+  /* Adjacent data segments, from any layer, form one run. */
+  while (run_end < e && first_data(img, run_end, run_end + 1, &seg))
+    run_end = lsmt_seg_end(seg);
+  *start = run_start * LSMT_SECTOR;
+  *end = run_end * LSMT_SECTOR;
+  return 1;
+}
+
 /* ---- writes (§2.12 step 4: only the writable layer changes) ---- */
 
 static int check_write(const obd_image *img, const char *what, uint64_t off,

@@ -31,6 +31,14 @@ size_t obd_image_segment_count(const obd_image *img);
  * bytes read or a negative obd_err whose detail names the layer and offset. */
 int64_t obd_image_pread(obd_image *img, void *buf, size_t n, uint64_t off);
 
+/* Finds the first run of data at or after byte `off`: bytes backed by a
+ * layer file, not holes and not zeroed ranges (both read as zeros). Sets
+ * [*start, *end) in bytes and returns 1, or returns 0 when nothing but
+ * zeros follows. Lets callers skip the empty part of a mostly empty device
+ * (a 64 GiB image often holds a few MiB). Never allocates; safe beside reads. */
+int obd_image_next_data(obd_image *img, uint64_t off, uint64_t *start,
+                        uint64_t *end);
+
 /* Write and discard through the writable layer; OBD_E_READONLY without one,
  * OBD_E_RANGE for a range past the virtual size. */
 int64_t obd_image_pwrite(obd_image *img, const void *buf, size_t n,

@@ -14,6 +14,7 @@
 #include "tar.h"
 #include "zfile.h"
 
+#define KIB 1024u
 #define MIB (1024u * 1024u)
 #define VIEW_BYTES (12u * MIB)
 #define VSIZE_64M (64ull * MIB)
@@ -432,6 +433,71 @@ static void random_stacks_match_model(void) {
 
 /* bottom: data over [0, 1 MiB); middle: discard [256K, 512K); top: data
  * [384K, 448K). The middle's zeroed range must hide the bottom. */
+/* Collects the data runs of img into runs[][2] (bytes); returns the count. */
+static size_t data_runs(obd_image *img, uint64_t runs[][2], size_t cap) {
+  size_t n = 0;
+  uint64_t off = 0, s, e;
+  while (n < cap && obd_image_next_data(img, off, &s, &e) == 1) {
+    runs[n][0] = s;
+    runs[n][1] = e;
+    n++;
+    off = e;
+  }
+  return n;
+}
+
+static void next_data_lists_layer_lsmt_runs(void) {
+  char *p = dup_path(check_vector("layer.lsmt"));
+  const char *paths[1] = {p};
+  obd_image *img = NULL;
+  uint64_t runs[16][2];
+  int rc = open_stack(paths, 1, NULL, &img);
+  free(p);
+  CHECK(rc == 0);
+  size_t n = data_runs(img, runs, 16);
+  obd_image_close(img);
+  /* §12: data at [0,16) [2048,8) [4096,32) [4160,64) [16384,10240)
+   * [131071,1] sectors; zeroed (4128,32) and the 9 MiB discard are gaps. */
+  static const uint64_t want[][2] = {
+      {0, 8 * KIB}, {MIB, MIB + 4 * KIB}, {2 * MIB, 2 * MIB + 16 * KIB},
+      {2 * MIB + 32 * KIB, 2 * MIB + 64 * KIB}, {8 * MIB, 13 * MIB},
+      {64 * MIB - 512, 64 * MIB}};
+  CHECK_EQ_U64(n, 6);
+  for (size_t i = 0; i < n; i++) {
+    CHECK_EQ_U64(runs[i][0], want[i][0]);
+    CHECK_EQ_U64(runs[i][1], want[i][1]);
+  }
+}
+
+/* Every byte outside the reported runs must read as zero. */
+static void next_data_skips_only_zeros_with_upper(void) {
+  char *p = dup_path(check_vector("layer.lsmt"));
+  const char *paths[1] = {p};
+  lsmt_rw *upper = NULL;
+  obd_image *img = NULL;
+  uint64_t runs[64][2];
+  size_t len = 0;
+  uint8_t *view = slurp(check_vector("stacked_view.raw"), &len);
+  CHECK(view != NULL);
+  CHECK(open_upper_copy("next-data", &upper) == 0);
+  int rc = open_stack(paths, 1, upper, &img);
+  free(p);
+  CHECK(rc == 0);
+  size_t n = data_runs(img, runs, 64);
+  obd_image_close(img);
+  CHECK(n > 0 && n < 64);
+  uint64_t at = 0;
+  int zeros = 1;
+  for (size_t i = 0; i <= n; i++) {
+    uint64_t gap_end = i < n ? runs[i][0] : len;
+    if (gap_end > len) gap_end = len;
+    for (uint64_t b = at; b < gap_end; b++) zeros &= view[b] == 0;
+    if (i < n) at = runs[i][1];
+  }
+  free(view);
+  CHECK(zeros);
+}
+
 static void middle_zeroed_range_hides_bottom(void) {
   char paths[3][4300];
   const char *pp[3] = {paths[0], paths[1], paths[2]};
@@ -473,11 +539,19 @@ static void middle_zeroed_range_hides_bottom(void) {
   int hidden = 1;
   for (size_t j = 256 * 1024; j < 384 * 1024; j++) hidden &= buf[j] == 0;
   size_t count = obd_image_segment_count(img);
+  uint64_t runs[8][2];
+  size_t nruns = data_runs(img, runs, 8);
   obd_image_close(img);
   free(buf);
   free(model);
   CHECK(same);
   CHECK(hidden);
+  /* The zeroed middle ranges are gaps between data runs. */
+  CHECK_EQ_U64(nruns, 3);
+  CHECK_EQ_U64(runs[0][1], 256 * 1024);
+  CHECK_EQ_U64(runs[1][0], 384 * 1024);
+  CHECK_EQ_U64(runs[1][1], 448 * 1024);
+  CHECK_EQ_U64(runs[2][0], 512 * 1024);
   /* bottom [0,256K) · middle zeroed [256K,384K) · top · middle zeroed
    * [448K,512K) · bottom [512K,1M) */
   CHECK_EQ_U64(count, 5);
@@ -753,6 +827,8 @@ int main(void) {
       {"the legacy baselayer opens as ext4 of 64 GiB", legacy_baselayer_is_ext4},
       {"random stacks read like the byte model", random_stacks_match_model},
       {"a middle zeroed range hides the bottom layer", middle_zeroed_range_hides_bottom},
+      {"obd_image_next_data() lists the data runs of layer.lsmt", next_data_lists_layer_lsmt_runs},
+      {"obd_image_next_data() with an upper skips only zeros", next_data_skips_only_zeros_with_upper},
       {"obd_image_pwrite() logs the stack depth as tag", writes_are_logged_with_the_stack_depth},
       {"a read-only image rejects writes", read_only_image_rejects_writes},
       {"obd_image_pread() rejects unaligned reads", unaligned_reads_are_invalid},

@@ -77,9 +77,15 @@ export async function exchange(transport: Transport, x: ExchangeRequest): Promis
         if (res.status === 303) [method, body] = ["GET", undefined];
         continue;
       }
+      if (!res.ok) {
+        // Error bodies are only for messages; some servers send fewer bytes than
+        // their Content-Length (distribution's 416), so a short read is fine.
+        const out = await readErrorBody(res, arm, x.onBytes);
+        return { status: res.status, headers: res.headers, url, body: out };
+      }
       let window: BodyWindow | undefined;
       try {
-        window = res.ok ? x.receive?.(res.status, res.headers) : undefined;
+        window = x.receive?.(res.status, res.headers);
       } catch (err) {
         await res.body?.cancel().catch(() => {});
         throw err;
@@ -89,7 +95,7 @@ export async function exchange(transport: Transport, x: ExchangeRequest): Promis
         return { status: res.status, headers: res.headers, url, body: out };
       } catch (cause) {
         throw transient(
-          `${where(url, x.url)}reading the body`,
+          `${where(url, x.url)}reading the body: `,
           ctl.signal.aborted,
           x.idleTimeoutMs,
           cause,
@@ -106,13 +112,49 @@ function where(url: string, requested: string): string {
   return url === requested ? "" : `at ${url}: `;
 }
 
+// fetch() says "fetch failed" and puts the reason (refused, reset, certificate) in `cause`.
+function describe(err: unknown): string {
+  const parts: string[] = [];
+  for (let e = err, depth = 0; e !== undefined && depth < 4; depth++) {
+    const text = e instanceof Error ? e.message : String(e);
+    if (!parts.some((p) => p.includes(text))) parts.push(text);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(": ");
+}
+
 function transient(what: string, stalled: boolean, idleMs: number, cause: unknown) {
-  const why = stalled
-    ? `no data for ${idleMs} ms`
-    : cause instanceof Error
-    ? cause.message
-    : String(cause);
+  const why = stalled ? `no data for ${idleMs} ms` : describe(cause);
   return new TransientError(`${what}${why}`, { cause });
+}
+
+const MAX_ERROR_BODY = 65536;
+
+async function readErrorBody(
+  res: Response,
+  arm: () => void,
+  onBytes?: (n: number) => void,
+): Promise<Uint8Array<ArrayBuffer>> {
+  if (!res.body) return new Uint8Array(0);
+  const out = new Uint8Array(MAX_ERROR_BODY);
+  let len = 0;
+  const reader = res.body.getReader();
+  try {
+    while (len < out.length) {
+      arm();
+      const { done, value } = await reader.read();
+      if (done) break;
+      onBytes?.(value.length);
+      const take = Math.min(value.length, out.length - len);
+      out.set(value.subarray(0, take), len);
+      len += take;
+    }
+  } catch {
+    // keep what arrived
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return out.slice(0, len);
 }
 
 async function readBody(
