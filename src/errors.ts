@@ -29,6 +29,9 @@ export class FailedPreconditionError extends OverlaybdError {}
 /** Stored bytes are damaged or are not in the format they claim (bad magic, CRC mismatch, truncation). */
 export class CorruptDataError extends OverlaybdError {}
 
+/** A server refused our credentials, or wants some and none are configured. */
+export class UnauthenticatedError extends OverlaybdError {}
+
 /** A format feature or option that this build does not implement. */
 export class UnsupportedError extends OverlaybdError {}
 

@@ -6,6 +6,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
   OverlaybdError,
+  UnauthenticatedError,
   UnsupportedError,
 } from "../errors.ts";
 import { buildProgram } from "./program.ts";
@@ -18,6 +19,9 @@ function hint(err: OverlaybdError): string {
     return "the file is damaged or not what it should be; 'overlaybd inspect FILE' shows what it is";
   }
   if (err instanceof InvalidArgumentError) return "see --help of the command";
+  if (err instanceof UnauthenticatedError) {
+    return "check the credentials: --user, ~/.docker/config.json or the credential file";
+  }
   if (err instanceof UnsupportedError) {
     return "this file uses a feature overlaybd does not implement";
   }

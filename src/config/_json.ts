@@ -13,7 +13,8 @@ export function field<T>(
 ): T {
   const v = obj[key];
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== kind) {
+  const actual: string = typeof v;
+  if (actual !== kind) {
     throw new InvalidArgumentError(`${where}.${key} must be a ${kind}, got ${JSON.stringify(v)}`);
   }
   return v as T;

@@ -53,6 +53,7 @@ export {
   endpointHost,
   formatReference,
   parseReference,
+  parseRepoBlobUrl,
   type Reference,
 } from "./reference.ts";
 export { addReferrer, listReferrers, type ReferrersOptions, referrersTag } from "./referrers.ts";

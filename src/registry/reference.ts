@@ -99,3 +99,37 @@ export function formatReference(ref: Reference): string {
 export function endpointHost(registry: string): string {
   return registry === DOCKER_HUB ? DOCKER_HUB_ENDPOINT : registry;
 }
+
+/**
+ * Reads a device config's `repoBlobUrl` (spec §5.2,
+ * `https://host[:port]/v2/<repository>/blobs`) back into a registry,
+ * repository and scheme.
+ *
+ * @throws {InvalidArgumentError} when the URL is not http(s) or lacks `/v2/<name>/blobs`
+ *
+ * @example
+ * ```ts ignore
+ * parseRepoBlobUrl("http://127.0.0.1:5000/v2/hello-world/blobs");
+ * // { reference: { registry: "127.0.0.1:5000", repository: "hello-world" }, plain: true }
+ * ```
+ */
+export function parseRepoBlobUrl(url: string): { reference: Reference; plain: boolean } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch (cause) {
+    throw new InvalidArgumentError(`invalid repoBlobUrl ${JSON.stringify(url)}`, { cause });
+  }
+  const m = /^\/v2\/(.+?)\/blobs\/?$/.exec(u.pathname);
+  if (!m || (u.protocol !== "http:" && u.protocol !== "https:")) {
+    throw new InvalidArgumentError(
+      `invalid repoBlobUrl ${JSON.stringify(url)}: expected http(s)://host/v2/<name>/blobs`,
+    );
+  }
+  const registry = u.host === DOCKER_HUB_ENDPOINT ? DOCKER_HUB : u.host;
+  const parsed = parseReference(`${registry}/${m[1]}`);
+  return {
+    reference: { registry: parsed.registry, repository: parsed.repository },
+    plain: u.protocol === "http:",
+  };
+}

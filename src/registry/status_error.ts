@@ -2,6 +2,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
   type OverlaybdError,
+  UnauthenticatedError,
   UnavailableError,
   UnsupportedError,
 } from "../errors.ts";
@@ -26,8 +27,9 @@ export function statusDetail(body: Uint8Array): string {
 
 /**
  * The error for a status the operation did not expect: 404 → NotFoundError,
- * 405 → UnsupportedError (the registry does not offer the operation), other
- * 4xx → InvalidArgumentError (denied access, a bad request), the rest →
+ * 405 → UnsupportedError (the registry does not offer the operation), 401/403
+ * → UnauthenticatedError (denied access), other 4xx → InvalidArgumentError
+ * (a bad request), the rest →
  * UnavailableError.
  *
  * @param what the operation and the object, e.g. "GET manifest 127.0.0.1:5000/app:v1"
@@ -39,6 +41,7 @@ export function statusError(
   const message = `${what}: status ${res.status}${statusDetail(res.body)}`;
   if (res.status === 404) return new NotFoundError(message);
   if (res.status === 405) return new UnsupportedError(message);
+  if (res.status === 401 || res.status === 403) return new UnauthenticatedError(message);
   if (res.status >= 400 && res.status < 500) return new InvalidArgumentError(message);
   return new UnavailableError(message);
 }

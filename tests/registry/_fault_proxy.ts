@@ -10,8 +10,12 @@
 
 /** A fault for the response to one matching request. */
 export interface Fault {
-  /** `drop`: close both sides; `stall`: stop forwarding; `flip`: invert one byte. */
-  kind: "drop" | "stall" | "flip" | "strip-range";
+  /**
+   * `drop`: close both sides; `stall`: stop forwarding; `flip`: invert one
+   * byte; `strip-range`: rename the request's `Range` header; `503`: answer
+   * 503 without asking the registry.
+   */
+  kind: "drop" | "stall" | "flip" | "strip-range" | "503";
   /** Case-insensitive text the request head must contain (default `range:`). */
   match?: string;
   /** Response bytes (headers included) forwarded before the fault (drop/stall/flip). */
@@ -71,6 +75,12 @@ export function startFaultProxy(targetPort: number): FaultProxy {
           current = queue.splice(i, 1)[0];
           sent = 0;
           fired++;
+          if (current.kind === "503") {
+            current = undefined;
+            const reply = "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n";
+            await writeAll(client, new TextEncoder().encode(reply)).catch(() => {});
+            continue;
+          }
           if (current.kind === "strip-range") {
             chunk = new TextEncoder().encode(
               new TextDecoder().decode(chunk).replace(/\r\nrange:/i, "\r\nx-no-range:"),
@@ -87,7 +97,7 @@ export function startFaultProxy(targetPort: number): FaultProxy {
       for (;;) {
         const n = await server.read(buf).catch(() => null);
         if (n === null) break;
-        let chunk = buf.slice(0, n);
+        const chunk = buf.slice(0, n);
         const f = current;
         if (f && sent + n > (f.afterBytes ?? 0)) {
           const keep = Math.max(0, (f.afterBytes ?? 0) - sent);

@@ -168,3 +168,26 @@ Deno.test("readBlobRange() gives up with UnavailableError soon after the registr
     }
   });
 });
+
+Deno.test("readBlobRange() retries 503 answers, then gives up naming the status", async () => {
+  await withRegistry(async (host) => {
+    const proxy = startFaultProxy(Number(host.split(":")[1]));
+    const repo = open(proxy.host);
+    try {
+      proxy.arm({ kind: "503" });
+      proxy.arm({ kind: "503" });
+      assert.deepEqual(await readBlobRange(repo, OBD_LAYER, 7, 70), LAYER.subarray(7, 77));
+      for (let i = 0; i < 4; i++) proxy.arm({ kind: "503" });
+      await assert.rejects(
+        readBlobRange(repo, OBD_LAYER, 7, 70),
+        (err) =>
+          err instanceof UnavailableError && /4 attempts: status 503/.test(err.message) &&
+          err.message.includes(proxy.host),
+      );
+      assert.equal(proxy.fired, 6);
+    } finally {
+      repo.close();
+      await proxy.close();
+    }
+  });
+});

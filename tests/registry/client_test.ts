@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { InvalidArgumentError, UnavailableError } from "../../src/errors.ts";
+import { UnauthenticatedError, UnavailableError } from "../../src/errors.ts";
 import {
   openRepository,
   pushBlob,
@@ -10,6 +10,7 @@ import {
 import { withTempDir } from "../_helpers.ts";
 import { blobPath, HELLO_LAYOUT, OBD_LAYER } from "./_layout.ts";
 import { makeCert, startRegistry, type StartRegistryOptions } from "./_registry.ts";
+import { startFaultProxy } from "./_fault_proxy.ts";
 import { startTokenServer, type TokenServerOptions } from "./_token_server.ts";
 
 const LAYER = await Deno.readFile(blobPath(HELLO_LAYOUT, OBD_LAYER));
@@ -63,12 +64,12 @@ Deno.test("openRepository() authenticates with htpasswd Basic auth", async () =>
       await assert.rejects(
         readSome(host, { plain: true, credentials: staticCredentials(`${USER}:wrong`) }),
         (err) =>
-          err instanceof InvalidArgumentError && err.message.includes(host) &&
+          err instanceof UnauthenticatedError && err.message.includes(host) &&
           err.message.includes(`user ${USER}`),
       );
       await assert.rejects(
         readSome(host, { plain: true }),
-        (err) => err instanceof InvalidArgumentError && /requires credentials/.test(err.message),
+        (err) => err instanceof UnauthenticatedError && /requires credentials/.test(err.message),
       );
     },
   );
@@ -87,10 +88,10 @@ Deno.test("openRepository() gets bearer tokens from the registry's token server"
       await assert.rejects(
         readSome(host, { plain: true, credentials: staticCredentials(`${USER}:nope`) }),
         (err) =>
-          err instanceof InvalidArgumentError && /token server .* rejected/.test(err.message) &&
+          err instanceof UnauthenticatedError && /token server .* rejected/.test(err.message) &&
           err.message.includes(host),
       );
-      await assert.rejects(readSome(host, { plain: true }), InvalidArgumentError);
+      await assert.rejects(readSome(host, { plain: true }), UnauthenticatedError);
     },
   );
 });
@@ -167,6 +168,26 @@ Deno.test("openRepository() speaks TLS to a self-signed registry with its CA or 
       const want = LAYER.subarray(512, 1536);
       assert.deepEqual(await readSome(reg.host, { caCerts: [tls.pem] }), want);
       assert.deepEqual(await readSome(reg.host, { insecure: true }), want);
+      // The unverified client also aborts a stalled TLS stream and retries.
+      const proxy = startFaultProxy(reg.port);
+      try {
+        proxy.arm({ kind: "stall", match: "", afterBytes: 8_000 });
+        const repo = openRepository(`${proxy.host}/hello`, {
+          insecure: true,
+          retry: { ...FAST_RETRY, idleTimeoutMs: 300 },
+        });
+        try {
+          assert.deepEqual(
+            await readBlobRange(repo, OBD_LAYER, 0, 100_000),
+            LAYER.subarray(0, 100_000),
+          );
+        } finally {
+          repo.close();
+        }
+        assert.equal(proxy.fired, 1);
+      } finally {
+        await proxy.close();
+      }
       await assert.rejects(
         readSome(reg.host, { retry: { ...FAST_RETRY, attempts: 1 } }),
         (err) => err instanceof UnavailableError && /certificate/i.test(err.message),

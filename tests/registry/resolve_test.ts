@@ -10,6 +10,7 @@ import {
 import { withTempDir } from "../_helpers.ts";
 import { HELLO_LAYOUT, OBD_LAYER, pushLayout } from "./_layout.ts";
 import { startRegistry } from "./_registry.ts";
+import { startFaultProxy } from "./_fault_proxy.ts";
 
 const AMD64 = "sha256:7e9b6e7ba2842c91cf49f3e214d04a7a496f8214356f41d81a6e6dcad11f11e3";
 const ARM64 = "sha256:efebf0f7aee69450f99deafe11121afa720abed733943e50581a9dc7540689c8";
@@ -56,6 +57,34 @@ Deno.test("resolveImage() follows tags, manifest lists and platforms on a real r
       await assert.rejects(resolveImage(repo, "no-such-tag"), NotFoundError);
     } finally {
       repo.close();
+      await reg.stop();
+    }
+  });
+});
+
+Deno.test("resolveImage() rejects a manifest whose bytes do not match its digest", async () => {
+  await withTempDir(async (dir) => {
+    const reg = await startRegistry(dir);
+    const proxy = startFaultProxy(reg.port);
+    const seed = openRepository(`${reg.host}/hello-world`, { plain: true });
+    const repo = openRepository(`${proxy.host}/hello-world`, { plain: true });
+    try {
+      await pushLayout(seed, HELLO_LAYOUT);
+      // The registry checks what it stores; damage it on the wire instead.
+      const flip = { kind: "flip" as const, afterBytes: 700 };
+      proxy.arm({ ...flip, match: `manifests/${AMD64}` });
+      await assert.rejects(resolveImage(repo, AMD64), CorruptDataError);
+      proxy.arm({ ...flip, match: "manifests/amd64 " });
+      await assert.rejects(
+        resolveImage(repo, "amd64"),
+        (err) => err instanceof CorruptDataError && /registry says/.test(err.message),
+      );
+      assert.equal(proxy.fired, 2);
+      assert.equal((await resolveImage(repo, "amd64")).descriptor.digest, AMD64);
+    } finally {
+      seed.close();
+      repo.close();
+      await proxy.close();
       await reg.stop();
     }
   });

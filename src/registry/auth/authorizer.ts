@@ -1,4 +1,4 @@
-import { InvalidArgumentError, UnavailableError, UnsupportedError } from "../../errors.ts";
+import { UnauthenticatedError, UnavailableError, UnsupportedError } from "../../errors.ts";
 import { basicAuthorization } from "./basic.ts";
 import { type BearerToken, parseTokenResponse, tokenUrl } from "./bearer.ts";
 import { parseChallenges } from "./challenge.ts";
@@ -59,7 +59,7 @@ export class Authorizer {
    * Learns from a 401: switches to the scheme the registry asks for and gets
    * a new token (unless another request already did since `sent` went out).
    *
-   * @throws {InvalidArgumentError} when credentials are needed but missing, or were refused
+   * @throws {UnauthenticatedError} when credentials are needed but missing, or were refused
    * @throws {UnsupportedError} for a challenge that is neither Bearer nor Basic
    */
   async challenged(header: string | null, scopes: string[], sent?: string): Promise<void> {
@@ -91,19 +91,19 @@ export class Authorizer {
   }
 
   /** The error for a registry that still answers 401 after the client authenticated. */
-  rejection(creds: Credentials | undefined): InvalidArgumentError {
+  rejection(creds: Credentials | undefined): UnauthenticatedError {
     const { host, repository } = this.#o;
     return creds
-      ? new InvalidArgumentError(
+      ? new UnauthenticatedError(
         `registry ${host} rejected the credentials of user ${creds.username} for ${repository}`,
       )
-      : new InvalidArgumentError(
+      : new UnauthenticatedError(
         `registry ${host} requires credentials for ${repository} and none are configured`,
       );
   }
 
   /** Like {@linkcode rejection}, looking the credentials up first. */
-  async rejectionNow(): Promise<InvalidArgumentError> {
+  async rejectionNow(): Promise<UnauthenticatedError> {
     return this.rejection(await this.#lookup());
   }
 
@@ -138,7 +138,7 @@ export class Authorizer {
     const res = await this.#o.get(tokenUrl(realm, service, scopes, creds?.username), headers);
     if (res.status === 401 || res.status === 403) {
       throw creds
-        ? new InvalidArgumentError(
+        ? new UnauthenticatedError(
           `token server ${realm} rejected the credentials of user ${creds.username} for registry ${this.#o.host}`,
         )
         : this.rejection(undefined);

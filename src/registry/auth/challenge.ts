@@ -6,8 +6,10 @@ export interface Challenge {
   params: Record<string, string>;
 }
 
-// token68 or auth-param: name=value where value is a token or a quoted string.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/;
+const PARAM = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*/;
+// token68 (RFC 7235 §2.1), alone up to the next comma or the end.
+const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*\s*(?=,|$)/;
 
 /**
  * Parses a `WWW-Authenticate` header (RFC 7235) into its challenges, e.g.
@@ -26,42 +28,35 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/;
 export function parseChallenges(header: string): Challenge[] {
   const out: Challenge[] = [];
   let s = header;
-  const skip = (re: RegExp) => {
+  const take = (re: RegExp) => {
     const m = re.exec(s);
     if (m) s = s.slice(m[0].length);
     return m;
   };
-  while (s.length > 0) {
-    skip(/^[\s,]+/);
-    const scheme = skip(TOKEN);
+  for (;;) {
+    take(/^[\s,]+/);
+    const scheme = take(TOKEN);
     if (!scheme) break;
     const challenge: Challenge = { scheme: scheme[0].toLowerCase(), params: {} };
     out.push(challenge);
-    skip(/^\s+/);
-    while (s.length > 0) {
-      const param = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*/.exec(s);
-      if (!param) {
-        // token68 (e.g. a Negotiate blob) or the next scheme: stop this challenge.
-        if (skip(/^[A-Za-z0-9\-._~+/]+=*\s*(?=,|$)/)) continue;
-        break;
-      }
-      s = s.slice(param[0].length);
-      let value: string;
+    take(/^[ \t]+/);
+    if (take(TOKEN68)) continue;
+    for (;;) {
+      const param = take(PARAM);
+      if (!param) break;
+      let value = "";
       if (s.startsWith('"')) {
-        const m = /^"((?:[^"\\]|\\.)*)"/.exec(s);
-        if (!m) return out;
-        value = m[1].replace(/\\(.)/g, "$1");
-        s = s.slice(m[0].length);
+        const quoted = take(/^"((?:[^"\\]|\\.)*)"/);
+        if (!quoted) return out;
+        value = quoted[1].replace(/\\(.)/g, "$1");
       } else {
-        value = skip(TOKEN)?.[0] ?? "";
+        value = take(TOKEN)?.[0] ?? "";
       }
       challenge.params[param[1].toLowerCase()] = value;
-      const sep = skip(/^\s*,\s*/);
-      if (!sep) break;
-      // A comma followed by `word ` (no `=`) starts the next challenge.
-      if (/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:\s+[^=]|\s*$)/.test(s) && !/^[^\s=,]+\s*=/.test(s)) {
-        break;
-      }
+      // After a comma comes either another parameter or the next challenge.
+      const rest = /^\s*,\s*/.exec(s);
+      if (!rest || !PARAM.test(s.slice(rest[0].length))) break;
+      s = s.slice(rest[0].length);
     }
   }
   return out;
