@@ -37,15 +37,23 @@ step "deno lint" deno lint
 step "deno check" deno check main.ts tests/
 step "native build -Wall -Wextra -Werror" make -s -C native
 
-echo "== native unit tests (ASan + UBSan)"
-make -s -C native test 2>&1 | tee "$log/native"
-count "$log/native"
-if ! grep -q "passed" "$log/native"; then failed=$((failed + 1)); fi
+# A runner that exits non-zero without its failures in a summary line (a
+# crash, a sanitizer abort, a build error) still counts as one failure.
+suite() {
+  local name=$1 out=$2
+  shift 2
+  echo "== $name"
+  "$@" 2>&1 | tee "$out"
+  local rc=${PIPESTATUS[0]} before=$failed
+  count "$out"
+  if [ "$rc" -ne 0 ] && [ "$failed" -eq "$before" ]; then
+    echo "FAIL $name (exit $rc)"
+    failed=$((failed + 1))
+  fi
+}
 
-echo "== deno tests"
-deno test --allow-all --quiet tests/ 2>&1 | tee "$log/deno"
-count "$log/deno"
-if ! grep -q "passed" "$log/deno"; then failed=$((failed + 1)); fi
+suite "native unit tests and fuzz corpus (ASan + UBSan)" "$log/native" make -s -C native test
+suite "deno tests" "$log/deno" deno test --allow-all --quiet --parallel tests/
 
 echo
 echo "$passed passed, $failed failed"

@@ -20,8 +20,9 @@
  * ```
  *
  * Errors: {@linkcode NotFoundError} (unknown tag, blob, platform),
- * {@linkcode InvalidArgumentError} (bad reference or range, refused or
- * missing credentials), {@linkcode CorruptDataError} (digest mismatch, wrong
+ * {@linkcode InvalidArgumentError} (bad reference or range),
+ * {@linkcode UnauthenticatedError} (refused or missing credentials),
+ * {@linkcode CorruptDataError} (digest mismatch, wrong
  * `Content-Range`), {@linkcode UnavailableError} (unreachable after the
  * bounded retries).
  *
