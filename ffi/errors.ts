@@ -70,12 +70,18 @@ export function lastError(): string {
  * Returns `code` unchanged when it is not negative; otherwise throws the error
  * kind for that code, its message the native detail (which names the file and
  * offset) or, failing that, `context` and the code's name.
+ *
+ * `detail`, when given, replaces the calling thread's native detail: calls made
+ * with `nonblocking: true` run on another thread, whose detail the callee copies
+ * out (see `cache_call_*` in `native/src/cache.h`).
  */
-export function check<T extends number | bigint>(code: T, context: string): T {
+export function check<T extends number | bigint>(code: T, context: string, detail?: string): T {
   if (code >= 0) return code;
   const n = Number(code);
-  const detail = lastError();
-  lib().obd_clear_error();
+  if (detail === undefined) {
+    detail = lastError();
+    lib().obd_clear_error();
+  }
   const Kind = KIND[n] ?? UnavailableError;
   throw new Kind(detail !== "" ? detail : `${context}: ${strerror(n)}`);
 }

@@ -43,6 +43,11 @@ export class Image {
     return new Image(readPointer(out));
   }
 
+  /** The native pointer, for a call that borrows it (e.g. an async read in `ffi/cache.ts`). */
+  get ptr(): Deno.PointerObject {
+    return this.#handle.ptr;
+  }
+
   /** Segments in the merged read-only index. */
   segmentCount(): number {
     return Number(lib().obd_image_segment_count(this.#handle.ptr));

@@ -8,7 +8,7 @@ DENO_VERSION=2.9.6
 APT_PACKAGES=(
   build-essential pkg-config make
   liblz4-dev libzstd-dev libext2fs-dev libfuse3-dev fuse3 e2fsprogs
-  docker-registry apache2-utils
+  docker-registry apache2-utils fio
 )
 
 missing=()

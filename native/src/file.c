@@ -31,6 +31,10 @@ int obd_file_read_exact(obd_file *f, void *buf, size_t n, uint64_t off) {
   return 0;
 }
 
+int obd_file_invalidate(obd_file *f, uint64_t off, uint64_t n) {
+  return f->ops->invalidate ? f->ops->invalidate(f, off, n) : 0;
+}
+
 uint64_t obd_file_size(const obd_file *f) { return f->size; }
 
 void obd_file_close(obd_file *f) {
@@ -117,9 +121,17 @@ static void window_close(obd_file *f) {
   obd_free(w);
 }
 
+static int window_invalidate(obd_file *f, uint64_t off, uint64_t n) {
+  window_file *w = (window_file *)f;
+  if (off >= f->size) return 0;
+  if (n > f->size - off) n = f->size - off;
+  return obd_file_invalidate(w->inner, w->off + off, n);
+}
+
 static const obd_file_ops window_file_ops = {
     .pread = window_pread,
     .close = window_close,
+    .invalidate = window_invalidate,
 };
 
 int obd_file_window(obd_file *base, int own, uint64_t off, uint64_t size,

@@ -2,7 +2,7 @@
  *
  * obd_file: a random-access, read-only byte source of known size. Layers are
  * read through chains of them: a POSIX file, a window onto the payload of the
- * tar wrapper, a ZFile decoder, later a cached remote blob. pread has no shared
+ * tar wrapper, a ZFile decoder, a cached remote blob (cache.h). pread has no shared
  * cursor, so every obd_file may be read from many threads at once.
  *
  * obd_sink: a sequential byte sink that may also rewrite bytes it already
@@ -23,6 +23,14 @@ typedef struct obd_file_ops {
   int64_t (*pread)(obd_file *f, void *buf, size_t n, uint64_t off);
   /* Releases the object and, when it owns one, the file it wraps. */
   void (*close)(obd_file *f);
+  /* Optional; NULL for files that cache nothing. Forgets any cached copy of
+   * the bytes [off, off + n) so that the next read gets them from the source
+   * again: a decoder that finds damaged bytes (a ZFile block CRC) calls it
+   * before re-reading, in case the damage is in a cache and not at the
+   * source. A wrapper forwards it to the file it wraps. Returns 1 when a
+   * cached copy may have been dropped, 0 when nothing caches those bytes, or
+   * a negative obd_err. */
+  int (*invalidate)(obd_file *f, uint64_t off, uint64_t n);
 } obd_file_ops;
 
 struct obd_file {
@@ -37,6 +45,9 @@ int obd_file_read_exact(obd_file *f, void *buf, size_t n, uint64_t off);
 
 /* pread through the vtable; same contract as obd_file_ops.pread. */
 int64_t obd_file_pread(obd_file *f, void *buf, size_t n, uint64_t off);
+
+/* obd_file_ops.invalidate, or 0 when f has none. */
+int obd_file_invalidate(obd_file *f, uint64_t off, uint64_t n);
 
 /* f->size, for callers that cannot read struct fields (FFI). */
 uint64_t obd_file_size(const obd_file *f);

@@ -76,7 +76,10 @@ typedef struct zfile_info {
  * original_file_size bytes. Reads check each block's CRC whenever the file
  * says verify=1; a mismatch or a block that fails to decompress is
  * OBD_E_CORRUPT with a detail naming the file, block number and compressed
- * offset. Scratch buffers are allocated here, so reads never allocate; reads
+ * offset; when src caches (obd_file_ops.invalidate), the block's bytes are
+ * first dropped from that cache and read again, up to 3 times (§1.4), and
+ * dropped once more on the final failure so a later read can heal.
+ * Scratch buffers are allocated here, so reads never allocate; reads
  * may run on many threads at once. If own_src, src belongs to the decoder
  * from this call on: closing the decoder closes it, and so does a failed
  * open. */

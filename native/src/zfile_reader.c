@@ -24,6 +24,9 @@
 #define ZFILE_RUN_BYTES (1u << 20)
 #define ZFILE_CRC_BYTES 4u /* §1.1: CRC stored after each block when verify */
 #define ZFILE_INDEX_CHUNK 4096u /* index entries read per pread at open */
+/* §1.4: a block that fails its CRC or decompression is evicted from the
+ * cache below and read again up to this many times. */
+#define ZFILE_REREADS 3
 /* Runs land in cbuf at the source offset's position modulo this, so kernel
  * copies from the page cache see equal source and destination alignment:
  * some CPUs (AMD Zen) copy three times slower otherwise. */
@@ -379,16 +382,40 @@ static int copy_block(const zfile_reader *z, zfile_slot *s, uint64_t i,
   return 0;
 }
 
+/* A damaged block may be damaged only in a cache below us (a bad fetch, a
+ * page lost in a power cut): drop the cached copy of its stored bytes, so
+ * the next read fetches them again and a later read heals. Returns 1 when
+ * re-reading can help. Keeps the caller's error detail. */
+static int invalidate_block(const zfile_reader *z, uint64_t i) {
+  char detail[OBD_DETAIL_MAX];
+  snprintf(detail, sizeof detail, "%s", obd_last_error());
+  int rc = obd_file_invalidate(z->src, z->start[i], z->start[i + 1] - z->start[i]);
+  obd_fail(0, "%s", detail);
+  return rc > 0;
+}
+
 static int read_blocks(const zfile_reader *z, zfile_slot *s, uint8_t *dst,
                        size_t n, uint64_t off) {
   uint64_t last = (off + n - 1) / z->block_size;
+  uint64_t bad = UINT64_MAX; /* block being re-read, and how often */
+  int rereads = 0;
   for (uint64_t i = off / z->block_size; i <= last;) {
-    uint64_t end = run_end(z, i, last);
+    uint64_t end = run_end(z, i, last), j = i;
     const uint8_t *run;
     OBD_TRY(read_run(z, s, i, end, &run));
-    for (uint64_t j = i; j < end; j++)
-      OBD_TRY(copy_block(z, s, j, run + (z->start[j] - z->start[i]), dst, n, off));
-    i = end;
+    int rc = 0;
+    for (; j < end && rc == 0; j++)
+      rc = copy_block(z, s, j, run + (z->start[j] - z->start[i]), dst, n, off);
+    if (rc == 0) {
+      i = end;
+      continue;
+    }
+    j--;
+    if (rc != OBD_E_CORRUPT || !invalidate_block(z, j)) return rc;
+    if (j != bad) rereads = 0;
+    if (rereads++ == ZFILE_REREADS) return rc;
+    bad = j;
+    i = j;
   }
   return 0;
 }

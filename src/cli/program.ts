@@ -4,6 +4,7 @@ import { registerCommit } from "./commit.ts";
 import { registerCreate } from "./create.ts";
 import { registerDemo } from "./demo.ts";
 import { registerInspect } from "./inspect.ts";
+import { registerMount } from "./mount.ts";
 import { registerZfile } from "./zfile.ts";
 
 /** Version printed by `overlaybd --version`. */
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerZfile(program);
   registerInspect(program);
   registerCat(program);
+  registerMount(program);
   registerDemo(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

@@ -1,0 +1,167 @@
+import type { BlobCache, RemoteBlobSource } from "../cache/mod.ts";
+import type { GlobalConfig } from "../config/mod.ts";
+import { type DeviceHost, mountImage, unmountImage } from "../device/mod.ts";
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from "../errors.ts";
+import { deviceConfigFor } from "./image_source.ts";
+import { removeState, writeState } from "./mount_state.ts";
+import { openDeviceImage } from "./open_device_image.ts";
+import { RegistryPool, type RegistryPoolOptions } from "./registry_pool.ts";
+
+/** What `overlaybd mount` asks for. */
+export interface MountRequest extends RegistryPoolOptions {
+  /** A `config.v1.json` path or an image reference. */
+  source: string;
+  /** Existing directory to mount on. */
+  dir: string;
+  /** Platform to pick from a multi-arch image (`os/arch[/variant]`). */
+  platform?: string;
+}
+
+/** A mounted device, as `overlaybd mount` reports it. */
+export interface MountInfo {
+  dir: string;
+  source: string;
+  device: string;
+  loopDevice: string;
+  readOnly: boolean;
+  layers: number;
+}
+
+interface Mounted {
+  info: MountInfo;
+  pool: RegistryPool;
+}
+
+/** What a {@linkcode DeviceService} runs on; the caller owns all of it. */
+export interface DeviceServiceParts {
+  global: GlobalConfig;
+  host: DeviceHost;
+  cache: BlobCache;
+  source: RemoteBlobSource;
+  runDir: string;
+  log: (line: string) => void;
+}
+
+async function resolveDir(dir: string): Promise<string> {
+  let real: string;
+  try {
+    real = await Deno.realPath(dir);
+  } catch (cause) {
+    throw new NotFoundError(`mount point ${dir} does not exist: create it first`, { cause });
+  }
+  if (!(await Deno.stat(real)).isDirectory) {
+    throw new InvalidArgumentError(`mount point ${dir} is not a directory`);
+  }
+  return real;
+}
+
+/** Writes upstream's `resultFile` (spec §5.1): `success` or `failed:<reason>`. */
+async function writeResult(path: string, text: string): Promise<void> {
+  if (path) await Deno.writeTextFile(path, text).catch(() => {/* informational only */});
+}
+
+/**
+ * Mounts overlaybd images on directories: device config (from a file or an
+ * image in a registry) → image (local lowers, or remote ones read lazily
+ * through the shared blob cache) → FUSE file + loop device → ext4 mount.
+ * Each mount is recorded in the run directory for `overlaybd umount`.
+ */
+export class DeviceService {
+  readonly #parts: DeviceServiceParts;
+  readonly #mounts = new Map<string, Mounted>();
+  #next = 0;
+
+  constructor(parts: DeviceServiceParts) {
+    this.#parts = parts;
+  }
+
+  /** Mounts `request.source` on `request.dir`. */
+  async mount(request: MountRequest): Promise<MountInfo> {
+    const { global, host, cache, source, runDir, log } = this.#parts;
+    const dir = await resolveDir(request.dir);
+    if (this.#mounts.has(dir)) throw new AlreadyExistsError(`${dir} is already an overlaybd mount`);
+    const pool = new RegistryPool({
+      ...request,
+      credentialFile: global.credentialConfig.mode === "file"
+        ? global.credentialConfig.path
+        : undefined,
+    });
+    let resultFile = "";
+    try {
+      const config = await deviceConfigFor(request.source, pool, request);
+      resultFile = config.resultFile;
+      const image = await openDeviceImage(config, {
+        cache,
+        source,
+        fetcherFor: (url) => pool.fetcherFor(url),
+        sizeOf: (url, digest) => pool.sizeOf(url, digest),
+      });
+      const readOnly = !(config.upper.data && config.upper.index);
+      const name = `dev${this.#next++}`;
+      const device = await mountImage(host, name, image, dir, { readOnly });
+      const info: MountInfo = {
+        dir,
+        source: request.source,
+        device: device.file,
+        loopDevice: device.loopDevice,
+        readOnly,
+        layers: config.lowers.length,
+      };
+      this.#mounts.set(dir, { info, pool });
+      await writeState(runDir, {
+        dir,
+        pid: Deno.pid,
+        status: "ready",
+        source: request.source,
+        fuseDir: host.fuseDir,
+        loopDevice: device.loopDevice,
+        log: "",
+      });
+      await writeResult(resultFile, "success");
+      log(
+        `mounted ${request.source} on ${dir} (${device.loopDevice}, ${config.lowers.length} layers)`,
+      );
+      return info;
+    } catch (err) {
+      pool.close();
+      await writeResult(resultFile, `failed:${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  /**
+   * Unmounts the filesystem on `dir` and releases its device.
+   *
+   * @throws {NotFoundError} when `dir` is not mounted by this service
+   */
+  async unmount(dir: string): Promise<void> {
+    const real = await Deno.realPath(dir).catch(() => dir);
+    const m = this.#mounts.get(real);
+    if (!m) throw new NotFoundError(`${dir} is not an overlaybd mount`);
+    const name = m.info.device.split("/").pop()!;
+    await unmountImage(this.#parts.host, name, real);
+    this.#mounts.delete(real);
+    m.pool.close();
+    await removeState(this.#parts.runDir, real);
+    this.#parts.log(`unmounted ${real}`);
+  }
+
+  /** The current mounts. */
+  list(): MountInfo[] {
+    return [...this.#mounts.values()].map((m) => m.info);
+  }
+
+  /** Bytes fetched from registries by the current mounts. */
+  bytesFetched(): number {
+    let n = 0;
+    for (const m of this.#mounts.values()) n += m.pool.bytesFetched();
+    return n;
+  }
+
+  /** Unmounts everything; errors are logged, not thrown, so every mount gets its turn. */
+  async close(): Promise<void> {
+    for (const dir of [...this.#mounts.keys()]) {
+      await this.unmount(dir).catch((err) => this.#parts.log(`unmount ${dir}: ${err.message}`));
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import { detachLoop, mountpointsOf, unmount } from "../device/mod.ts";
+import { type MountState, removeState } from "./mount_state.ts";
+
+async function isMountpoint(dir: string): Promise<boolean> {
+  const table = await Deno.readTextFile("/proc/self/mounts");
+  return table.split("\n").some((line) => line.split(" ")[1] === dir);
+}
+
+/**
+ * Undoes a mount whose daemon is gone (killed, crashed): unmounts the
+ * filesystem, detaches the loop device, unmounts the FUSE directory once no
+ * device uses it, and forgets the state. Each step is skipped when already
+ * undone, so it can run again after a partial failure.
+ */
+export async function forceUnmount(runDir: string, state: MountState): Promise<void> {
+  if (await isMountpoint(state.dir)) await unmount(state.dir);
+  if (state.loopDevice && (await mountpointsOf(state.loopDevice)).length === 0) {
+    await detachLoop(state.loopDevice).catch(() => {/* already detached */});
+  }
+  if (state.fuseDir && await isMountpoint(state.fuseDir)) {
+    await unmount(state.fuseDir).catch(() => {/* still used by another device */});
+  }
+  await removeState(runDir, state.dir);
+}
