@@ -1,10 +1,11 @@
 import type { BlobCache, RemoteBlobSource } from "../cache/mod.ts";
-import type { GlobalConfig } from "../config/mod.ts";
+import type { DeviceConfig, GlobalConfig } from "../config/mod.ts";
 import { type DeviceHost, mountImage, unmountImage } from "../device/mod.ts";
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { deviceConfigFor } from "./image_source.ts";
 import { removeState, writeState } from "./mount_state.ts";
-import { openDeviceImage } from "./open_device_image.ts";
+import { backgroundDownload, type DownloadStatus } from "./background_download.ts";
+import { openDeviceImage, type RemoteLower } from "./open_device_image.ts";
 import { RegistryPool, type RegistryPoolOptions } from "./registry_pool.ts";
 
 /** What `overlaybd mount` asks for. */
@@ -19,6 +20,8 @@ export interface MountRequest extends RegistryPoolOptions {
 
 /** A mounted device, as `overlaybd mount` reports it. */
 export interface MountInfo {
+  /** Background download of remote layers, when enabled (spec §5.4). */
+  downloads?: DownloadStatus[];
   dir: string;
   source: string;
   device: string;
@@ -30,6 +33,8 @@ export interface MountInfo {
 interface Mounted {
   info: MountInfo;
   pool: RegistryPool;
+  /** Stops the background download; resolves when it has. */
+  stopDownload: () => Promise<void>;
 }
 
 /** What a {@linkcode DeviceService} runs on; the caller owns all of it. */
@@ -90,7 +95,7 @@ export class DeviceService {
     try {
       const config = await deviceConfigFor(request.source, pool, request);
       resultFile = config.resultFile;
-      const image = await openDeviceImage(config, {
+      const { image, remotes } = await openDeviceImage(config, {
         cache,
         source,
         fetcherFor: (url) => pool.fetcherFor(url),
@@ -107,7 +112,11 @@ export class DeviceService {
         readOnly,
         layers: config.lowers.length,
       };
-      this.#mounts.set(dir, { info, pool });
+      this.#mounts.set(dir, {
+        info,
+        pool,
+        stopDownload: this.#download(config, remotes, pool, info),
+      });
       await writeState(runDir, {
         dir,
         pid: Deno.pid,
@@ -139,11 +148,41 @@ export class DeviceService {
     const m = this.#mounts.get(real);
     if (!m) throw new NotFoundError(`${dir} is not an overlaybd mount`);
     const name = m.info.device.split("/").pop()!;
+    await m.stopDownload();
     await unmountImage(this.#parts.host, name, real);
     this.#mounts.delete(real);
     m.pool.close();
     await removeState(this.#parts.runDir, real);
     this.#parts.log(`unmounted ${real}`);
+  }
+
+  /** Starts the background download of `remotes` when enabled; returns its stopper. */
+  #download(
+    config: DeviceConfig,
+    remotes: RemoteLower[],
+    pool: RegistryPool,
+    info: MountInfo,
+  ): () => Promise<void> {
+    const settings = config.download ?? this.#parts.global.download;
+    if (!settings.enable || remotes.length === 0) return () => Promise.resolve();
+    const { cache, source, log } = this.#parts;
+    info.downloads = remotes.map((r) => ({ digest: r.digest, state: "waiting", bytes: 0 }));
+    const abort = new AbortController();
+    const targets = remotes.map((r) => ({
+      ...r,
+      open: () =>
+        cache.openBlob({
+          source,
+          digest: r.digest,
+          size: r.size,
+          fetchRange: pool.fetcherFor(r.repoBlobUrl),
+        }),
+    }));
+    const done = backgroundDownload(targets, settings, info.downloads, abort.signal, log);
+    return async () => {
+      abort.abort();
+      await done;
+    };
   }
 
   /** The current mounts. */

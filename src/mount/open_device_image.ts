@@ -37,11 +37,20 @@ function existing(paths: string[]): string | undefined {
   return undefined;
 }
 
+/** A lower that is read from the registry. */
+export interface RemoteLower {
+  digest: string;
+  size: number;
+  dir?: string;
+  repoBlobUrl: string;
+}
+
 async function openLower(
   config: DeviceConfig,
   lower: LowerConfig,
   i: number,
   remote: RemoteAccess | undefined,
+  remotes: RemoteLower[],
 ): Promise<ReadOnlyLayer> {
   const local = existing(localCandidates(lower));
   if (local) return openLayer(local);
@@ -54,6 +63,7 @@ async function openLower(
     throw new InvalidArgumentError(`lowers[${i}] is remote but no registry access was set up`);
   }
   const size = lower.size ?? await remote.sizeOf(config.repoBlobUrl, lower.digest);
+  remotes.push({ digest: lower.digest, size, dir: lower.dir, repoBlobUrl: config.repoBlobUrl });
   return await remote.cache.openLayer({
     source: remote.source,
     digest: lower.digest,
@@ -66,15 +76,20 @@ async function openLower(
  * Opens the virtual block device a `config.v1.json` describes (spec §4.2,
  * §5): each lower from its local file when one exists, else from the
  * registry through the blob cache; the upper, when given, as a writable layer.
+ * Also says which lowers are remote, for the background download.
  *
  * @throws {InvalidArgumentError} for a lower that is neither local nor remote
  */
-export async function openDeviceImage(config: DeviceConfig, remote?: RemoteAccess): Promise<Image> {
+export async function openDeviceImage(
+  config: DeviceConfig,
+  remote?: RemoteAccess,
+): Promise<{ image: Image; remotes: RemoteLower[] }> {
+  const remotes: RemoteLower[] = [];
   const lowers: ReadOnlyLayer[] = [];
   let upper: WritableLayer | undefined;
   try {
     for (const [i, lower] of config.lowers.entries()) {
-      lowers.push(await openLower(config, lower, i, remote));
+      lowers.push(await openLower(config, lower, i, remote, remotes));
     }
     if (config.upper.data && config.upper.index) {
       upper = openWritableLayer(config.upper.data, config.upper.index);
@@ -83,5 +98,5 @@ export async function openDeviceImage(config: DeviceConfig, remote?: RemoteAcces
     for (const l of lowers) l.close();
     throw err;
   }
-  return Image.open(lowers, upper);
+  return { image: Image.open(lowers, upper), remotes };
 }

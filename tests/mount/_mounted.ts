@@ -7,7 +7,8 @@
  */
 
 import { openRepository } from "../../src/registry/mod.ts";
-import { runCli, withTempDir } from "../_helpers.ts";
+import { openView } from "../../src/layer/mod.ts";
+import { runCli, vector, withTempDir } from "../_helpers.ts";
 import { HELLO_LAYOUT, pushLayout } from "../registry/_layout.ts";
 import {
   type RegistryServer,
@@ -15,7 +16,11 @@ import {
   type StartRegistryOptions,
 } from "../registry/_registry.ts";
 
-/** The hello-world layer blob's size. */
+/** The hello-world layer blob, its digest and size. */
+export const HELLO_BLOB =
+  "upstream/hello-world-registry/blobs/sha256/022231c3f1af70e0cc42f0c3781eabf174cff608210585bf93fc83e16d33672d";
+export const BLOB_DIGEST =
+  "sha256:022231c3f1af70e0cc42f0c3781eabf174cff608210585bf93fc83e16d33672d";
 export const BLOB_SIZE = 642560;
 /** sha256 of /hello in the image. */
 export const HELLO_SHA = "d3f7d10e296e5c626ea78539cb38cd8dffd043bea3627da35ce3b20c0ac68014";
@@ -29,6 +34,8 @@ export interface MountFixture {
   mnt: string;
   /** `overlaybd mount` of `host/hello-world:amd64-converted` (host defaults to the registry). */
   mount(extra?: string[], host?: string, mnt?: string): Promise<{ code: number; stderr: string }>;
+  /** `overlaybd mount SOURCE mnt` of any source (a config file, say). */
+  mountSource(source: string): Promise<{ code: number; stderr: string }>;
   umount(mnt?: string): Promise<{ code: number; stderr: string }>;
 }
 
@@ -87,6 +94,18 @@ export async function withHelloRegistry(
           dir,
         ]);
       },
+      mountSource: (source) => {
+        mounts.add(mnt);
+        return runCli([
+          "mount",
+          "--config",
+          `${tmp}/overlaybd.json`,
+          "--run-dir",
+          runDir,
+          source,
+          mnt,
+        ]);
+      },
       umount: (dir = mnt) => runCli(["umount", "--run-dir", runDir, dir]),
     };
     try {
@@ -115,4 +134,37 @@ export async function withHelloRegistry(
 function splitUser(s: string) {
   const i = s.indexOf(":");
   return { username: s.slice(0, i), password: s.slice(i + 1) };
+}
+
+/** The byte ranges of the hello-world device that hold data, from the blob itself. */
+export function dataRuns(): [number, number][] {
+  const image = openView([vector(HELLO_BLOB)]);
+  const runs: [number, number][] = [];
+  try {
+    for (let r = image.nextData(0); r !== null; r = image.nextData(r[1])) runs.push(r);
+  } finally {
+    image.close();
+  }
+  return runs;
+}
+
+/** Reads every data run of the device file; resolves to the first error's message, or "ok". */
+export async function readAllData(file: string): Promise<string> {
+  using f = await Deno.open(file);
+  const buf = new Uint8Array(1 << 20);
+  try {
+    for (const [start, end] of dataRuns()) {
+      for (let pos = start; pos < end; pos += buf.length) {
+        await f.seek(pos, Deno.SeekMode.Start);
+        await f.read(buf.subarray(0, Math.min(buf.length, end - pos)));
+      }
+    }
+    return "ok";
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+export async function dropCaches(): Promise<void> {
+  await Deno.writeTextFile("/proc/sys/vm/drop_caches", "3");
 }

@@ -2,11 +2,19 @@ import assert from "node:assert/strict";
 import { openView } from "../../src/layer/mod.ts";
 import { sha256, vector } from "../_helpers.ts";
 import { startFaultProxy } from "../registry/_fault_proxy.ts";
-import { BLOB_SIZE, cachedBytes, HELLO_SHA, isMounted, withHelloRegistry } from "./_mounted.ts";
+import {
+  BLOB_SIZE,
+  cachedBytes,
+  dataRuns,
+  dropCaches,
+  HELLO_BLOB,
+  HELLO_SHA,
+  isMounted,
+  readAllData,
+  withHelloRegistry,
+} from "./_mounted.ts";
 
 const isRoot = Deno.uid() === 0;
-const HELLO_BLOB =
-  "upstream/hello-world-registry/blobs/sha256/022231c3f1af70e0cc42f0c3781eabf174cff608210585bf93fc83e16d33672d";
 
 async function losetupList(): Promise<string> {
   const out = await new Deno.Command("losetup", { args: ["-a"] }).output();
@@ -66,39 +74,6 @@ Deno.test({
       },
     ),
 });
-
-/** The byte ranges of the hello-world device that hold data, from the blob itself. */
-function dataRuns(): [number, number][] {
-  const image = openView([vector(HELLO_BLOB)]);
-  const runs: [number, number][] = [];
-  try {
-    for (let r = image.nextData(0); r !== null; r = image.nextData(r[1])) runs.push(r);
-  } finally {
-    image.close();
-  }
-  return runs;
-}
-
-/** Reads every data run of the device file; resolves to the first error's message, or "ok". */
-async function readAllData(file: string): Promise<string> {
-  using f = await Deno.open(file);
-  const buf = new Uint8Array(1 << 20);
-  try {
-    for (const [start, end] of dataRuns()) {
-      for (let pos = start; pos < end; pos += buf.length) {
-        await f.seek(pos, Deno.SeekMode.Start);
-        await f.read(buf.subarray(0, Math.min(buf.length, end - pos)));
-      }
-    }
-    return "ok";
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
-async function dropCaches(): Promise<void> {
-  await Deno.writeTextFile("/proc/sys/vm/drop_caches", "3");
-}
 
 Deno.test({
   name:
