@@ -91,7 +91,7 @@ async function ddMBps(file: string, direct: boolean): Promise<number> {
   return Number(m[1]) / Number(m[2]) / 1e6;
 }
 
-async function median(f: () => Promise<number>, n = 3): Promise<number> {
+async function median(f: () => Promise<number>, n = 5): Promise<number> {
   const xs: number[] = [];
   for (let i = 0; i < n; i++) xs.push(await f());
   return xs.sort((a, b) => a - b)[Math.floor(n / 2)];
@@ -225,7 +225,7 @@ async function main(): Promise<void> {
     }
     console.log(
       `\n${FILE_MIB} MiB file, ${Deno.osRelease()}, ${navigator.hardwareConcurrency} cores; ` +
-        `medians of 3 for dd, fio ${RUNTIME_S}s per run; ratios against plain loop\n`,
+        `medians of 5 for dd, fio ${RUNTIME_S}s per run; ratios against plain loop\n`,
     );
     table(rows);
   } finally {
