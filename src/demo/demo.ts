@@ -2,7 +2,8 @@
  * The end-to-end demo on built-in defaults: build an ext4 image of sample
  * files, turn it into an overlaybd layer blob (writable layer → commit →
  * ZFile → tar), read it back through the merged view and check that every
- * byte and a file inside the filesystem survived.
+ * byte and a file inside the filesystem survived; then serve it from a local
+ * registry, mount it lazily and read the file through the kernel.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import { createWritableLayer } from "../../ffi/lsmt.ts";
 import { commitLayer, exportView, importRaw, inspectFile, openView } from "../layer/mod.ts";
 import { CorruptDataError } from "../errors.ts";
 import { runTool } from "./run_tool.ts";
+import { serveAndMountLazily } from "./serve_lazily.ts";
 
 /** Options of {@linkcode runDemo}. */
 export interface DemoOptions {
@@ -107,6 +109,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<string> {
     const text = await runTool("debugfs", ["-R", "cat /hello.txt", `${work}/view.img`]);
     if (text !== GREETING) throw new CorruptDataError(`/hello.txt reads ${JSON.stringify(text)}`);
     step(`debugfs reads /hello.txt from the view: ${JSON.stringify(text.trim())}`);
+
+    if (Deno.uid() === 0) {
+      await serveAndMountLazily(work, blob, "hello.txt", GREETING, step);
+    } else {
+      step("skipped serving and mounting: FUSE and loop devices need root");
+    }
     step("demo passed");
     return blob;
   } finally {

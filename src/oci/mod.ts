@@ -6,4 +6,5 @@
  */
 
 export * as labels from "./labels.ts";
+export { buildOverlaybdImage, type BuiltImage, type LayerBlob } from "./overlaybd_image.ts";
 export { type OverlaybdLayer, overlaybdLayers } from "./overlaybd_layers.ts";
