@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +38,10 @@ int obd_file_invalidate(obd_file *f, uint64_t off, uint64_t n) {
 
 uint64_t obd_file_size(const obd_file *f) { return f->size; }
 
+const uint8_t *obd_file_map(obd_file *f, uint64_t off, size_t n) {
+  return f->ops->map ? f->ops->map(f, off, n) : NULL;
+}
+
 void obd_file_close(obd_file *f) {
   if (f) f->ops->close(f);
 }
@@ -46,6 +51,7 @@ void obd_file_close(obd_file *f) {
 typedef struct posix_file {
   obd_file base;
   int fd;
+  const uint8_t *mapped; /* the whole file, or NULL when mmap failed or size 0 */
 } posix_file;
 
 static int64_t posix_pread(obd_file *f, void *buf, size_t n, uint64_t off) {
@@ -68,13 +74,21 @@ static int64_t posix_pread(obd_file *f, void *buf, size_t n, uint64_t off) {
 
 static void posix_close(obd_file *f) {
   posix_file *p = (posix_file *)f;
+  if (p->mapped) munmap((void *)p->mapped, (size_t)f->size);
   close(p->fd);
   obd_free(p);
+}
+
+static const uint8_t *posix_map(obd_file *f, uint64_t off, size_t n) {
+  const posix_file *p = (const posix_file *)f;
+  if (!p->mapped || off > f->size || n > f->size - off) return NULL;
+  return p->mapped + off;
 }
 
 static const obd_file_ops posix_file_ops = {
     .pread = posix_pread,
     .close = posix_close,
+    .map = posix_map,
 };
 
 int obd_file_open_path(const char *path, obd_file **out) {
@@ -95,6 +109,12 @@ int obd_file_open_path(const char *path, obd_file **out) {
   }
   obd_file_init(&p->base, &posix_file_ops, (uint64_t)st.st_size, path);
   p->fd = fd;
+  p->mapped = NULL;
+  if (S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= SIZE_MAX) {
+    /* A failed map only costs the zero-copy path: reads fall back to pread. */
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    if (m != MAP_FAILED) p->mapped = m;
+  }
   *out = &p->base;
   return 0;
 }
@@ -128,10 +148,17 @@ static int window_invalidate(obd_file *f, uint64_t off, uint64_t n) {
   return obd_file_invalidate(w->inner, w->off + off, n);
 }
 
+static const uint8_t *window_map(obd_file *f, uint64_t off, size_t n) {
+  window_file *w = (window_file *)f;
+  if (off > f->size || n > f->size - off) return NULL;
+  return obd_file_map(w->inner, w->off + off, n);
+}
+
 static const obd_file_ops window_file_ops = {
     .pread = window_pread,
     .close = window_close,
     .invalidate = window_invalidate,
+    .map = window_map,
 };
 
 int obd_file_window(obd_file *base, int own, uint64_t off, uint64_t size,

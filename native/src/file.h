@@ -31,6 +31,11 @@ typedef struct obd_file_ops {
    * cached copy may have been dropped, 0 when nothing caches those bytes, or
    * a negative obd_err. */
   int (*invalidate)(obd_file *f, uint64_t off, uint64_t n);
+  /* Optional; NULL for files whose bytes are not in memory. Returns a
+   * pointer to the n bytes at off, valid until the file is closed, or NULL
+   * when the range is not all mapped. Lets a decoder read a local layer file
+   * without copying it out of the page cache first. */
+  const uint8_t *(*map)(obd_file *f, uint64_t off, size_t n);
 } obd_file_ops;
 
 struct obd_file {
@@ -49,13 +54,19 @@ int64_t obd_file_pread(obd_file *f, void *buf, size_t n, uint64_t off);
 /* obd_file_ops.invalidate, or 0 when f has none. */
 int obd_file_invalidate(obd_file *f, uint64_t off, uint64_t n);
 
+/* obd_file_ops.map, or NULL when f has none. */
+const uint8_t *obd_file_map(obd_file *f, uint64_t off, size_t n);
+
 /* f->size, for callers that cannot read struct fields (FFI). */
 uint64_t obd_file_size(const obd_file *f);
 
 /* Closes f (NULL is allowed). */
 void obd_file_close(obd_file *f);
 
-/* Opens a local file read-only. On success *out owns the descriptor. */
+/* Opens a local file read-only. On success *out owns the descriptor. A
+ * regular file is also mapped read-only, so that map() serves its bytes;
+ * layer files must then not be truncated while open (their bytes would turn
+ * into SIGBUS), which holds for the immutable committed layers this opens. */
 int obd_file_open_path(const char *path, obd_file **out);
 
 /* A window [off, off+size) of `base`, renamed `name` in messages. If `own`,

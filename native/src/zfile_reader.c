@@ -357,6 +357,12 @@ static uint64_t run_end(const zfile_reader *z, uint64_t first, uint64_t last) {
 static int read_run(const zfile_reader *z, zfile_slot *s, uint64_t first,
                     uint64_t end, const uint8_t **run) {
   size_t n = (size_t)(z->start[end] - z->start[first]);
+  /* A local file in memory is decoded where it lies: no copy. */
+  const uint8_t *mapped = obd_file_map(z->src, z->start[first], n);
+  if (mapped) {
+    *run = mapped;
+    return 0;
+  }
   uint8_t *at = s->cbuf + (z->start[first] & (ZFILE_COPY_ALIGN - 1));
   int rc = obd_file_read_exact(z->src, at, n, z->start[first]);
   if (rc < 0)
