@@ -3,6 +3,7 @@
 #ifndef OBD_CHECK_H
 #define OBD_CHECK_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,32 @@ static inline const char *check_tmp(const char *name) {
   snprintf(path, sizeof path, "%s/%d-%s", dir, (int)getpid(), name);
   remove(path);
   return path;
+}
+
+/* The whole file at path in a malloc'd buffer (caller frees), its length in
+ * *len; NULL when it cannot be read. */
+static inline uint8_t *check_slurp(const char *path, size_t *len) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return NULL;
+  fseek(fp, 0, SEEK_END);
+  long n = ftell(fp);
+  fseek(fp, 0, SEEK_SET);
+  uint8_t *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+    free(buf);
+    buf = NULL;
+  }
+  fclose(fp);
+  *len = n >= 0 ? (size_t)n : 0;
+  return buf;
+}
+
+/* Writes len bytes to a new file at path; 0 or -1. */
+static inline int check_spill(const char *path, const uint8_t *buf, size_t len) {
+  FILE *fp = fopen(path, "wb");
+  if (!fp) return -1;
+  size_t w = fwrite(buf, 1, len, fp);
+  return fclose(fp) == 0 && w == len ? 0 : -1;
 }
 
 static inline int check_main(const check_case *cases, size_t n) {

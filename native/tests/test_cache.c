@@ -59,26 +59,10 @@ static uint8_t *blob;
 static size_t blob_len;
 static uint8_t *view;
 
-static uint8_t *slurp(const char *path, size_t *len) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return NULL;
-  fseek(fp, 0, SEEK_END);
-  long n = ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  uint8_t *buf = malloc((size_t)n + 1);
-  if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(fp);
-  *len = (size_t)n;
-  return buf;
-}
-
 static int load_vectors(void) {
   size_t vlen = 0;
-  if (!blob) blob = slurp(check_vector("overlaybd.commit"), &blob_len);
-  if (!view) view = slurp(check_vector("view.raw"), &vlen);
+  if (!blob) blob = check_slurp(check_vector("overlaybd.commit"), &blob_len);
+  if (!view) view = check_slurp(check_vector("view.raw"), &vlen);
   return blob && view && blob_len <= 1024 * GRAIN ? 0 : -1;
 }
 

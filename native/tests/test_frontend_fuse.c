@@ -23,33 +23,10 @@
 
 /* ---- helpers ---- */
 
-static uint8_t *slurp(const char *path, size_t *len) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return NULL;
-  fseek(fp, 0, SEEK_END);
-  long n = ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  uint8_t *buf = malloc((size_t)n + 1);
-  if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(fp);
-  *len = (size_t)n;
-  return buf;
-}
-
-static int spill(const char *path, const uint8_t *buf, size_t len) {
-  FILE *fp = fopen(path, "wb");
-  if (!fp) return -1;
-  size_t w = fwrite(buf, 1, len, fp);
-  return fclose(fp) == 0 && w == len ? 0 : -1;
-}
-
 static int copy_file(const char *from, const char *to) {
   size_t len = 0;
-  uint8_t *b = slurp(from, &len);
-  int rc = b ? spill(to, b, len) : -1;
+  uint8_t *b = check_slurp(from, &len);
+  int rc = b ? check_spill(to, b, len) : -1;
   free(b);
   return rc;
 }
@@ -155,7 +132,7 @@ static void views_body(obdfuse *fs, const char *mnt) {
     CHECK_EQ_U64(st.st_size, obd_image_size(imgs[i]));
     CHECK_EQ_U64(st.st_mode & 0777, 0444);
     size_t raw_len = 0;
-    uint8_t *raw = slurp(check_vector(raws[i]), &raw_len);
+    uint8_t *raw = check_slurp(check_vector(raws[i]), &raw_len);
     CHECK(raw && raw_len == VIEW_BYTES);
     int fd = open(path, O_RDONLY);
     CHECK(fd >= 0);
@@ -250,7 +227,7 @@ static void concurrent_body(obdfuse *fs, const char *mnt) {
   CHECK(open_image(check_vector("overlaybd.commit"), 1, "conc", &g_stacked) == 0);
   CHECK(obdfuse_add(fs, "dev", g_stacked, 0) == 0);
   size_t raw_len = 0;
-  uint8_t *raw = slurp(check_vector("stacked_view.raw"), &raw_len);
+  uint8_t *raw = check_slurp(check_vector("stacked_view.raw"), &raw_len);
   CHECK(raw && raw_len == VIEW_BYTES);
   char path[4300];
   path_in(path, sizeof path, mnt, "dev");
@@ -328,16 +305,16 @@ static void corrupt_body(obdfuse *fs, const char *mnt) {
   char copy[4200];
   snprintf(copy, sizeof copy, "%s", check_tmp("corrupt.zfile"));
   size_t len = 0;
-  uint8_t *z = slurp(check_vector("layer.zfile"), &len);
+  uint8_t *z = check_slurp(check_vector("layer.zfile"), &len);
   CHECK(z);
   z[len / 2] ^= 0x5a;
-  int rc = spill(copy, z, len);
+  int rc = check_spill(copy, z, len);
   free(z);
   CHECK(rc == 0);
   CHECK(open_image(copy, 0, "corrupt", &g_lower) == 0);
   CHECK(obdfuse_add(fs, "dev", g_lower, 0) == 0);
   size_t raw_len = 0;
-  uint8_t *raw = slurp(check_vector("view.raw"), &raw_len);
+  uint8_t *raw = check_slurp(check_vector("view.raw"), &raw_len);
   CHECK(raw && raw_len == VIEW_BYTES);
   char path[4300];
   path_in(path, sizeof path, mnt, "dev");
@@ -460,7 +437,7 @@ static void write_body(obdfuse *fs, const char *mnt) {
        memcmp(got, pat, 1500) == 0;
   /* The bytes around the partial writes are the view's. */
   size_t raw_len = 0;
-  uint8_t *raw = slurp(check_vector("stacked_view.raw"), &raw_len);
+  uint8_t *raw = check_slurp(check_vector("stacked_view.raw"), &raw_len);
   ok = ok && raw && pread(fd, got, 7, 5 * MIB) == 7 && memcmp(got, raw + 5 * MIB, 7) == 0;
   ok = ok && pread(fd, got, 405, 5 * MIB + 107) == 405 &&
        memcmp(got, raw + 5 * MIB + 107, 405) == 0;

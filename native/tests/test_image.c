@@ -25,29 +25,6 @@
 
 /* ---- helpers ---- */
 
-static uint8_t *slurp(const char *path, size_t *len) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return NULL;
-  fseek(fp, 0, SEEK_END);
-  long n = ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  uint8_t *buf = malloc((size_t)n + 1);
-  if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(fp);
-  *len = (size_t)n;
-  return buf;
-}
-
-static int spill(const char *path, const uint8_t *buf, size_t len) {
-  FILE *fp = fopen(path, "wb");
-  if (!fp) return -1;
-  size_t w = fwrite(buf, 1, len, fp);
-  return fclose(fp) == 0 && w == len ? 0 : -1;
-}
-
 static char *dup_path(const char *p) {
   char *s = malloc(strlen(p) + 1);
   strcpy(s, p);
@@ -63,11 +40,11 @@ static int open_upper_copy(const char *tag, lsmt_rw **out) {
   snprintf(data, sizeof data, "%s", check_tmp(name));
   snprintf(name, sizeof name, "%s-upper-index", tag);
   snprintf(index, sizeof index, "%s", check_tmp(name));
-  uint8_t *d = slurp(check_vector("upper/writable_data"), &len);
-  int rc = d ? spill(data, d, len) : -1;
+  uint8_t *d = check_slurp(check_vector("upper/writable_data"), &len);
+  int rc = d ? check_spill(data, d, len) : -1;
   free(d);
-  uint8_t *i = slurp(check_vector("upper/writable_index"), &len);
-  if (rc == 0) rc = i ? spill(index, i, len) : -1;
+  uint8_t *i = check_slurp(check_vector("upper/writable_index"), &len);
+  if (rc == 0) rc = i ? check_spill(index, i, len) : -1;
   free(i);
   if (rc != 0) return OBD_E_IO;
   return lsmt_rw_open(data, index, out);
@@ -114,7 +91,7 @@ static void check_view(const char *layer, int with_upper, const char *view) {
   int rc = open_stack(paths, 1, upper, &img);
   free(p);
   CHECK(rc == 0);
-  uint8_t *want = slurp(check_vector(view), &vlen);
+  uint8_t *want = check_slurp(check_vector(view), &vlen);
   int whole = want && vlen == VIEW_BYTES && view_equals(img, want, vlen, vlen);
   int pieces = want && view_equals(img, want, vlen, 3 * 4096 + 512);
   uint64_t size = obd_image_size(img);
@@ -224,7 +201,7 @@ static void sparse_commit_holes_show_lower_data(void) {
   CHECK(w == (int64_t)VIEW_BYTES);
   CHECK(commit_layer(rw, filler, PLAIN_LSMT) == 0);
   CHECK(lsmt_rw_close(rw) == 0);
-  uint8_t *view = slurp(check_vector("view.raw"), &vlen);
+  uint8_t *view = check_slurp(check_vector("view.raw"), &vlen);
   CHECK(view != NULL);
   int zeroed_byte = -1, sparse_byte = -1;
   int rc1 = over_filler(filler, check_vector("layer.lsmt"), view, &zeroed_byte);
@@ -477,7 +454,7 @@ static void next_data_skips_only_zeros_with_upper(void) {
   obd_image *img = NULL;
   uint64_t runs[64][2];
   size_t len = 0;
-  uint8_t *view = slurp(check_vector("stacked_view.raw"), &len);
+  uint8_t *view = check_slurp(check_vector("stacked_view.raw"), &len);
   CHECK(view != NULL);
   CHECK(open_upper_copy("next-data", &upper) == 0);
   int rc = open_stack(paths, 1, upper, &img);
@@ -634,14 +611,14 @@ static void corrupt_block_names_the_layer(void) {
   zfile_record rec;
   int digest_ok = 0;
   const char *path = check_tmp("corrupt.zfile");
-  uint8_t *z = slurp(check_vector("layer.zfile"), &len);
+  uint8_t *z = check_slurp(check_vector("layer.zfile"), &len);
   CHECK(z != NULL);
   CHECK(zfile_record_decode(z, len, &rec, &digest_ok) == 0);
   CHECK(rec.flags & ZFILE_FLAG_HEADER_OVERWRITE);
   uint64_t at = ZFILE_RECORD_SIZE + rec.dict_size;
   for (uint64_t b = 0; b < 16; b++) at += le32_get(z + rec.index_offset + 4 * b);
   z[at + 7] ^= 0x40;
-  CHECK(spill(path, z, len) == 0);
+  CHECK(check_spill(path, z, len) == 0);
   free(z);
 
   lsmt_ro *layer = NULL;
@@ -664,9 +641,9 @@ static void corrupt_block_names_the_layer(void) {
 static void corrupt_layer_fails_to_open_with_its_name(void) {
   size_t len = 0;
   const char *path = check_tmp("truncated.commit");
-  uint8_t *blob = slurp(check_vector("overlaybd.commit"), &len);
+  uint8_t *blob = check_slurp(check_vector("overlaybd.commit"), &len);
   CHECK(blob != NULL);
-  CHECK(spill(path, blob, 2000000) == 0);
+  CHECK(check_spill(path, blob, 2000000) == 0);
   free(blob);
   lsmt_ro *layer = NULL;
   CHECK_EQ_U64(obd_layer_open_path(path, &layer), OBD_E_CORRUPT);
@@ -793,7 +770,7 @@ static void concurrent_reads_agree(void) {
   int rc = open_stack(paths, 1, upper, &img);
   free(p);
   CHECK(rc == 0);
-  uint8_t *want = slurp(check_vector("stacked_view.raw"), &vlen);
+  uint8_t *want = check_slurp(check_vector("stacked_view.raw"), &vlen);
   reader_arg args[6];
   pthread_t th[6];
   for (int i = 0; i < 6; i++) {

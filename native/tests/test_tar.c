@@ -16,22 +16,6 @@
 
 /* ---- helpers: whole files, an in-memory obd_file and obd_sink ---- */
 
-static uint8_t *slurp(const char *path, size_t *len) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return NULL;
-  fseek(fp, 0, SEEK_END);
-  long n = ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  uint8_t *buf = malloc((size_t)n + 1);
-  if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(fp);
-  *len = (size_t)n;
-  return buf;
-}
-
 typedef struct mem_file {
   obd_file base;
   const uint8_t *data;
@@ -153,7 +137,7 @@ static void detects_golden_commit(void) {
   CHECK_EQ_U64(p.size, 2980020);
   CHECK(strcmp(p.name, "overlaybd.commit") == 0);
 
-  uint8_t *want = slurp(check_vector("layer.zfile"), &zlen);
+  uint8_t *want = check_slurp(check_vector("layer.zfile"), &zlen);
   CHECK(want != NULL);
   obd_file *raw = NULL, *payload = NULL;
   CHECK(obd_file_open_path(check_vector("overlaybd.commit"), &raw) == 0);
@@ -197,7 +181,7 @@ static void detects_hello_world_blob(void) {
 static void tolerates_extra_trailing_zeros(void) {
   size_t len = 0;
   tar_payload p;
-  uint8_t *blob = slurp(check_vector("overlaybd.commit"), &len);
+  uint8_t *blob = check_slurp(check_vector("overlaybd.commit"), &len);
   CHECK(blob != NULL);
   blob = realloc(blob, len + 1024);
   memset(blob + len, 0, 1024);
@@ -225,9 +209,9 @@ static void detects_plain_ustar_from_gnu_tar(void) {
   CHECK(strcmp(p.name, "small") == 0);
 
   size_t tlen = 0, slen = 0;
-  uint8_t *tarb = slurp(path, &tlen);
+  uint8_t *tarb = check_slurp(path, &tlen);
   snprintf(path, sizeof path, "%s/small", dir);
-  uint8_t *small = slurp(path, &slen);
+  uint8_t *small = check_slurp(path, &slen);
   int same = tarb && small && slen == 1000 && memcmp(tarb + 512, small, 1000) == 0;
   free(tarb);
   free(small);
@@ -298,7 +282,7 @@ static void zfile_is_not_a_tar(void) {
 static void bad_checksum_is_not_a_tar(void) {
   size_t len = 0;
   tar_payload p;
-  uint8_t *blob = slurp(check_vector("overlaybd.commit"), &len);
+  uint8_t *blob = check_slurp(check_vector("overlaybd.commit"), &len);
   CHECK(blob != NULL);
   blob[3] ^= 0x01; /* inside the first header's name */
   int rc = detect_mem(blob, len, &p);
@@ -316,7 +300,7 @@ static void bad_checksum_is_not_a_tar(void) {
 static void truncated_payload_is_corrupt(void) {
   size_t len = 0;
   tar_payload p;
-  uint8_t *blob = slurp(check_vector("overlaybd.commit"), &len);
+  uint8_t *blob = check_slurp(check_vector("overlaybd.commit"), &len);
   CHECK(blob != NULL);
   int mid = detect_mem(blob, 2000000, &p);
   int in_headers = detect_mem(blob, 1100, &p);
@@ -339,7 +323,7 @@ static void bad_pax_records_are_corrupt(void) {
   };
   size_t len = 0;
   tar_payload p;
-  uint8_t *blob = slurp(check_vector("overlaybd.commit"), &len);
+  uint8_t *blob = check_slurp(check_vector("overlaybd.commit"), &len);
   CHECK(blob != NULL);
   int rcs[6];
   for (size_t i = 0; i < 6; i++) {
@@ -363,7 +347,7 @@ static void bad_size_field_is_corrupt(void) {
 static void damaged_file_header_is_corrupt(void) {
   size_t len = 0;
   tar_payload p;
-  uint8_t *blob = slurp(check_vector("overlaybd.commit"), &len);
+  uint8_t *blob = check_slurp(check_vector("overlaybd.commit"), &len);
   CHECK(blob != NULL);
   blob[1024 + 2] ^= 0x20;
   int rc = detect_mem(blob, len, &p);
@@ -373,7 +357,7 @@ static void damaged_file_header_is_corrupt(void) {
 
 static void unwrap_failure_closes_owned_file(void) {
   size_t len = 0;
-  uint8_t *blob = slurp(check_vector("overlaybd.commit"), &len);
+  uint8_t *blob = check_slurp(check_vector("overlaybd.commit"), &len);
   CHECK(blob != NULL);
   obd_file *f = mem_file_open(blob, 2000000), *out = NULL;
   int before = mem_closed;
@@ -400,8 +384,8 @@ static void writer_reproduces_golden_commit(void) {
   }
   size_t zlen = 0, want_len = 0, got_len = 0;
   const char *out_path = check_tmp("golden.commit");
-  uint8_t *z = slurp(check_vector("layer.zfile"), &zlen);
-  uint8_t *want = slurp(check_vector("overlaybd.commit"), &want_len);
+  uint8_t *z = check_slurp(check_vector("layer.zfile"), &zlen);
+  uint8_t *want = check_slurp(check_vector("overlaybd.commit"), &want_len);
   CHECK(z && want);
   obd_sink *file = NULL, *w = NULL;
   CHECK(obd_sink_open_path(out_path, 0644, &file) == 0);
@@ -413,7 +397,7 @@ static void writer_reproduces_golden_commit(void) {
     rc = obd_sink_write(w, z + off, step);
   }
   int crc = obd_sink_close(w);
-  uint8_t *got = slurp(out_path, &got_len);
+  uint8_t *got = check_slurp(out_path, &got_len);
   int same = got && got_len == want_len && memcmp(got, want, want_len) == 0;
   free(z);
   free(want);
