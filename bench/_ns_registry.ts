@@ -91,7 +91,16 @@ export async function startRegistryIn(
   return { stop };
 }
 
-const PING = new TextEncoder().encode("GET /v2/ HTTP/1.1\r\nHost: registry\r\n\r\n");
+/** A request {@linkcode pingRegistry} sends: a path and an optional byte range. */
+export interface Ping {
+  path: string;
+  range?: [number, number];
+}
+
+function encodePing(p: Ping): Uint8Array {
+  const range = p.range ? `Range: bytes=${p.range[0]}-${p.range[1]}\r\n` : "";
+  return new TextEncoder().encode(`GET ${p.path} HTTP/1.1\r\nHost: registry\r\n${range}\r\n`);
+}
 
 /** Reads one HTTP response with a Content-Length body from `conn`. */
 async function readResponse(conn: Deno.Conn, buf: Uint8Array): Promise<void> {
@@ -109,13 +118,18 @@ async function readResponse(conn: Deno.Conn, buf: Uint8Array): Promise<void> {
 }
 
 /**
- * Median round trip, in ms, of `n` small HTTP requests (`GET /v2/`) sent one
- * at a time on one open connection to `target` (the registry, or a delay
- * line in front of it): network round trip plus the registry's time to
- * answer. The first request, which also pays for connection setup, is not
- * counted.
+ * Round trips, in ms, of `n` small HTTP requests (`GET /v2/`, or `ping`)
+ * sent one at a time on one open connection to `target` (the registry, or a
+ * delay line in front of it): network round trip plus the registry's time
+ * to answer. A first request, which also pays for connection setup, is sent
+ * before and not counted.
  */
-export async function measureRtt(target: Deno.ConnectOptions, n: number): Promise<number> {
+export async function pingRegistry(
+  target: Deno.ConnectOptions,
+  n: number,
+  ping: Ping = { path: "/v2/" },
+): Promise<number[]> {
+  const request = encodePing(ping);
   const conn = await Deno.connect(target);
   conn.setNoDelay(true);
   const buf = new Uint8Array(65536);
@@ -123,13 +137,12 @@ export async function measureRtt(target: Deno.ConnectOptions, n: number): Promis
   try {
     for (let i = 0; i <= n; i++) {
       const t0 = performance.now();
-      await conn.write(PING);
+      await conn.write(request);
       await readResponse(conn, buf);
       if (i > 0) times.push(performance.now() - t0);
     }
   } finally {
     conn.close();
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return times;
 }

@@ -36,7 +36,7 @@ async function connectOrStart(runDir: string, start?: StartDaemon): Promise<Deno
         `the mount daemon did not open ${socketPath(runDir)} within 20 s; see ${runDir}/mountd.log`,
       );
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 20));
   }
   return conn;
 }
