@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { UnavailableError } from "../errors.ts";
+import { NotFoundError, UnavailableError } from "../errors.ts";
+import { parseReference } from "../registry/mod.ts";
 import {
   callDaemon,
   daemonStarter,
@@ -29,6 +30,12 @@ export function registerMount(program: Command): void {
     .option("--config <file>", "global config (spec §6)", "/etc/overlaybd/overlaybd.json")
     .option("--run-dir <dir>", "daemon socket, FUSE directory and state", DEFAULT_RUN_DIR)
     .action(async (source: string, dir: string, opts) => {
+      // Catch the usual mistakes here, before a daemon is started for nothing.
+      if (!source.endsWith(".json")) parseReference(source);
+      const info = await Deno.stat(dir).catch(() => undefined);
+      if (!info?.isDirectory) {
+        throw new NotFoundError(`mount point ${dir} is not an existing directory: create it first`);
+      }
       const { mount } = await callDaemon(
         opts.runDir,
         {
