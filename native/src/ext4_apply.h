@@ -91,8 +91,10 @@ int ext4_mkfs(obd_image *img, const ext4_mkfs_options *opt);
 /* Opens the filesystem in img for writing; the caller keeps ownership of
  * img, which must outlive the filesystem. OBD_E_FORMAT when img holds no
  * ext4, OBD_E_UNSUPPORTED for features this writer cannot keep consistent
- * (journal needing recovery, metadata_csum, inline data, bigalloc). Keeps a
- * block cache of at most 32 MiB. */
+ * (journal needing recovery, metadata_csum, inline data, bigalloc, no
+ * extents). Keeps a write-back block cache of at most 32 MiB and name
+ * caches of the 8 directories used last (about 6 + name length bytes per
+ * entry), so filling a directory costs time linear in its size. */
 int ext4_open(obd_image *img, ext4_fs **out);
 
 /* Writes back all metadata and the block cache, then frees fs (NULL is

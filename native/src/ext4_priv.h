@@ -4,6 +4,7 @@
  * ext4_mkfs.c formatting (§7.3)
  * ext4_fs.c   open/close, error mapping, path resolution, inode helpers
  * ext4_entry.c directories, links, special files, xattrs, removal, lookup
+ * ext4_dir.c   name caches of recently used directories, appending entries
  * ext4_file.c streaming regular files */
 #ifndef OBD_EXT4_PRIV_H
 #define OBD_EXT4_PRIV_H
@@ -21,12 +22,14 @@
 #define EXT4_LOOP_MAX 40u         /* symlinks followed per lookup, as Linux */
 #define EXT4_CACHE_BYTES (32u << 20)
 #define EXT4_IO_NAME_MAX 32u
+#define EXT4_DCACHE_COUNT 8u
 
 /* What the io_manager writes to: the image plus the first obd error it
  * met, kept here because libext2fs only passes its own error codes up (and
  * closes the channel when an open fails). */
 typedef struct ext4_io_target {
   obd_image *img;
+  size_t cache_bytes;         /* block cache budget; 0 = EXT4_CACHE_BYTES */
   int err;                    /* first obd_err since the last take, or 0 */
   char detail[OBD_DETAIL_MAX];
 } ext4_io_target;
@@ -47,17 +50,24 @@ errcode_t ext4_io_write_through(io_channel ch, blk64_t blk, size_t count,
 
 /* ---- ext4_fs.c ---- */
 
+struct ext4_dcache;
+
 struct ext4_fs {
   ext2_filsys fs;
   ext4_io_target target;
   uint8_t *inode_buf; /* s_inode_size bytes: a new inode is written whole */
   uint8_t *block_buf; /* one filesystem block */
+  uint8_t *chunk;     /* staging for file data, chunk_size bytes */
+  size_t chunk_size;
   ext4_file *open_file;
   /* The parent directory last resolved (tar entries come grouped by
    * directory); dropped whenever anything is removed. */
   char memo_path[EXT4_PATH_MAX];
   size_t memo_len;
   ext2_ino_t memo_ino;
+  /* Name caches of the directories used last (ext4_dir.c). */
+  struct ext4_dcache *dcache[EXT4_DCACHE_COUNT];
+  uint64_t dcache_tick;
 };
 
 /* Turns a libext2fs error into an obd_err with "op path: message"; an error
@@ -116,5 +126,26 @@ int ext4_make_dir(ext4_fs *fs, ext2_ino_t dir, const char *name, uint32_t mode,
                   const char *path);
 
 void ext4_forget_memo(ext4_fs *fs);
+
+/* ---- ext4_dir.c ---- */
+
+/* Looks name up in dir's cache, building it on first use: 0 and *ino,
+ * OBD_E_NOTFOUND, or 1 when no cache could be had (ask libext2fs). */
+int ext4_dcache_lookup(ext4_fs *fs, ext2_ino_t dir, const char *name,
+                       ext2_ino_t *ino);
+/* Tells a cached dir that name now maps to ino (0: removed). */
+void ext4_dcache_update(ext4_fs *fs, ext2_ino_t dir, const char *name,
+                        ext2_ino_t ino);
+/* Forgets dir (removed, or its inode released). */
+void ext4_dcache_drop(ext4_fs *fs, ext2_ino_t dir);
+void ext4_dcache_free(ext4_fs *fs);
+/* Adds the entry to dir's last block; EXT2_ET_DIR_NO_SPACE when full,
+ * EXT2_ET_OP_NOT_SUPPORTED for an indexed or inline directory. */
+errcode_t ext4_dir_append(ext4_fs *fs, ext2_ino_t dir, const char *name,
+                          ext2_ino_t ino, int file_type);
+
+/* ext4_open with a block cache of cache_bytes (at least 16 blocks are
+ * kept); tests use a tiny one to exercise eviction. */
+int ext4_open_cache(obd_image *img, size_t cache_bytes, ext4_fs **out);
 
 #endif

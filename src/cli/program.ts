@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { registerApply } from "./apply.ts";
 import { registerCat } from "./cat.ts";
 import { registerCommit } from "./commit.ts";
 import { registerCreate } from "./create.ts";
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerCreate(program);
   registerCommit(program);
+  registerApply(program);
   registerZfile(program);
   registerInspect(program);
   registerCat(program);
