@@ -20,6 +20,8 @@ export function buildProgram(): Command {
     )
     .version(VERSION)
     .showHelpAfterError("(add --help for usage)")
+    // Descriptions are written as lines of at most 100 columns; keep them whole.
+    .configureHelp({ helpWidth: 100 })
     .exitOverride();
   registerCreate(program);
   registerCommit(program);
