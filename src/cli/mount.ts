@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { NotFoundError, UnavailableError } from "../errors.ts";
+import { InvalidArgumentError, NotFoundError, UnavailableError } from "../errors.ts";
 import { parseReference } from "../registry/mod.ts";
 import {
   callDaemon,
@@ -10,6 +10,24 @@ import {
   runMountDaemon,
   waitForDaemonExit,
 } from "../mount/mod.ts";
+
+function parseCacheSize(value: string): number {
+  const n = Number(value);
+  if (!(n > 0)) {
+    throw new InvalidArgumentError(
+      `--cache-size-gb must be a positive number of GiB, got '${value}'`,
+    );
+  }
+  return n;
+}
+
+/** The cache flags of `mount`, passed on to the daemon it starts. */
+function cacheFlags(opts: { cacheDir?: string; cacheSizeGb?: number }): string[] {
+  return [
+    ...(opts.cacheDir ? ["--cache-dir", opts.cacheDir] : []),
+    ...(opts.cacheSizeGb ? ["--cache-size-gb", String(opts.cacheSizeGb)] : []),
+  ];
+}
 
 /** `overlaybd mount`, `umount` and the daemon behind them, `mountd`. */
 export function registerMount(program: Command): void {
@@ -29,6 +47,15 @@ export function registerMount(program: Command): void {
     .option("--platform <os/arch>", "platform of a multi-arch image (default linux/amd64)")
     .option("--config <file>", "global config (spec §6)", "/etc/overlaybd/overlaybd.json")
     .option("--run-dir <dir>", "daemon socket, FUSE directory and state", DEFAULT_RUN_DIR)
+    .option(
+      "--cache-dir <dir>",
+      "blob cache directory (cacheConfig.cacheDir), when this starts the daemon",
+    )
+    .option(
+      "--cache-size-gb <n>",
+      "blob cache capacity in GiB (cacheConfig.cacheSizeGB), likewise",
+      parseCacheSize,
+    )
     .action(async (source: string, dir: string, opts) => {
       // Catch the usual mistakes here, before a daemon is started for nothing.
       if (!source.endsWith(".json")) parseReference(source);
@@ -47,7 +74,7 @@ export function registerMount(program: Command): void {
           user: opts.user,
           platform: opts.platform,
         },
-        daemonStarter(opts.runDir, opts.config),
+        daemonStarter(opts.runDir, opts.config, cacheFlags(opts)),
       );
       console.error(`mounted ${source} on ${mount?.dir} (${mount?.loopDevice}, read-only)`);
     });
@@ -81,7 +108,17 @@ export function registerMount(program: Command): void {
     )
     .option("--config <file>", "global config (spec §6)", "/etc/overlaybd/overlaybd.json")
     .option("--run-dir <dir>", "socket, FUSE directory and state", DEFAULT_RUN_DIR)
+    .option("--cache-dir <dir>", "blob cache directory (overrides cacheConfig.cacheDir)")
+    .option(
+      "--cache-size-gb <n>",
+      "blob cache capacity in GiB (overrides cacheConfig.cacheSizeGB)",
+      parseCacheSize,
+    )
     .action(async (opts) => {
-      await runMountDaemon({ runDir: opts.runDir, configPath: opts.config });
+      await runMountDaemon({
+        runDir: opts.runDir,
+        configPath: opts.config,
+        cache: { cacheDir: opts.cacheDir, cacheSizeGB: opts.cacheSizeGb },
+      });
     });
 }

@@ -17,6 +17,8 @@ export interface MountDaemonOptions {
   runDir: string;
   /** The global config (spec §6); its cache settings are used. */
   configPath?: string;
+  /** Overrides of the global config's `cacheConfig` keys (flags beat the file). */
+  cache?: { cacheDir?: string; cacheSizeGB?: number };
   /** Log lines go here (default: stderr with a timestamp). */
   log?: (line: string) => void;
 }
@@ -46,6 +48,10 @@ export async function runMountDaemon(options: MountDaemonOptions): Promise<void>
   const log = options.log ??
     ((line: string) => console.error(`${new Date().toISOString()} overlaybd mountd: ${line}`));
   const global = await readGlobalConfig(options.configPath);
+  Object.assign(
+    global.cacheConfig,
+    Object.fromEntries(Object.entries(options.cache ?? {}).filter(([, v]) => v !== undefined)),
+  );
   await Deno.mkdir(options.runDir, { recursive: true });
   const sock = socketPath(options.runDir);
   await removeStaleSocket(sock);

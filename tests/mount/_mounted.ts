@@ -71,7 +71,9 @@ export async function withHelloRegistry(
     const refillSize = registryOptions.refillSize ?? 65536;
     await Deno.writeTextFile(
       `${tmp}/overlaybd.json`,
-      JSON.stringify({ cacheConfig: { cacheDir, cacheSizeGB: 1, refillSize } }),
+      JSON.stringify({
+        cacheConfig: { cacheDir: `${tmp}/unused-cache`, cacheSizeGB: 1, refillSize },
+      }),
     );
     const mounts = new Set<string>();
     const f: MountFixture = {
@@ -89,6 +91,9 @@ export async function withHelloRegistry(
           `${tmp}/overlaybd.json`,
           "--run-dir",
           runDir,
+          // The flag beats the config file's cacheDir.
+          "--cache-dir",
+          cacheDir,
           ...extra,
           `${host}/hello-world:amd64-converted`,
           dir,
