@@ -34,7 +34,7 @@ step() {
 
 step "deno fmt --check" deno fmt --check
 step "deno lint" deno lint
-step "deno check" deno check main.ts tests/
+step "deno check" deno check main.ts tests/ bench/
 step "native build -Wall -Wextra -Werror" make -s -C native
 
 # A runner that exits non-zero without its failures in a summary line (a
