@@ -19,6 +19,7 @@ import { u64At, view } from "./struct.ts";
 const lib = lazyLibrary({
   ext4_mkfs: { parameters: ["pointer", "buffer"], result: "i32" },
   ext4_open: { parameters: ["pointer", "buffer"], result: "i32" },
+  ext4_set_time: { parameters: ["pointer", "i64"], result: "void" },
   ext4_close: { parameters: ["pointer"], result: "i32" },
   ext4_mkdir: {
     parameters: ["pointer", "buffer", "u32", "u32", "u32", "i64", "u32"],
@@ -159,6 +160,15 @@ export class Ext4Fs {
     const out = outPointer();
     check(lib().ext4_open(image.ptr, new Uint8Array(out.buffer)), "open ext4 in image");
     return new Ext4Fs(readPointer(out));
+  }
+
+  /**
+   * Records `timestamp` (seconds since the epoch; 0 = the clock) wherever the
+   * filesystem itself stores a time from now on (the superblock's write time
+   * at close), so that the same input gives the same bytes.
+   */
+  setTime(timestamp: number): void {
+    lib().ext4_set_time(this.#handle.ptr, BigInt(timestamp));
   }
 
   /** Creates a directory, or updates the metadata of one that exists. */

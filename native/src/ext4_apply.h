@@ -97,6 +97,12 @@ int ext4_mkfs(obd_image *img, const ext4_mkfs_options *opt);
  * entry), so filling a directory costs time linear in its size. */
 int ext4_open(obd_image *img, ext4_fs **out);
 
+/* Uses `timestamp` (seconds since the epoch; 0 = the clock) wherever the
+ * filesystem itself records a time from now on — the superblock's write
+ * time when fs closes — so that converting the same layer twice gives the
+ * same bytes. Entry times come from the entries. */
+void ext4_set_time(ext4_fs *fs, int64_t timestamp);
+
 /* Writes back all metadata and the block cache, then frees fs (NULL is
  * allowed). Returns the first failure; fs is gone either way. */
 int ext4_close(ext4_fs *fs);

@@ -125,6 +125,10 @@ static int check_features(ext4_fs *fs) {
   return 0;
 }
 
+void ext4_set_time(ext4_fs *fs, int64_t timestamp) {
+  fs->fs->now = (time_t)timestamp;
+}
+
 int ext4_open(obd_image *img, ext4_fs **out) {
   return ext4_open_cache(img, EXT4_CACHE_BYTES, out);
 }

@@ -6,6 +6,7 @@ import { registerCreate } from "./create.ts";
 import { registerDemo } from "./demo.ts";
 import { registerInspect } from "./inspect.ts";
 import { registerMount } from "./mount.ts";
+import { registerObdconv } from "./obdconv.ts";
 import { registerZfile } from "./zfile.ts";
 
 /** Version printed by `overlaybd --version`. */
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerCat(program);
   registerMount(program);
+  registerObdconv(program);
   registerDemo(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

@@ -28,6 +28,12 @@ export interface ApplyLayerOptions {
   mkfs?: boolean;
   /** Filesystem size in bytes for `mkfs`; default the image's virtual size. */
   fsSize?: number;
+  /**
+   * Seconds since the epoch recorded wherever the filesystem itself stores a
+   * time (mkfs, superblock writes); unset = the clock. A fixed value makes
+   * the layer reproducible.
+   */
+  timestamp?: number;
   /** Called with the uncompressed tar bytes read so far, after every chunk. */
   onProgress?: (tarBytes: number) => void;
 }
@@ -107,8 +113,9 @@ export async function applyLayer(
 ): Promise<ApplyStats> {
   const image = openConfigImage(config, what);
   try {
-    if (options.mkfs) mkfs(image, { size: options.fsSize });
+    if (options.mkfs) mkfs(image, { size: options.fsSize, timestamp: options.timestamp });
     const fs = Ext4Fs.open(image);
+    if (options.timestamp) fs.setTime(options.timestamp);
     let tarBytes = 0;
     let stats: Omit<ApplyStats, "tarBytes">;
     try {

@@ -2,7 +2,10 @@
  * Converting OCI layers into overlaybd layers: the streaming tar reader,
  * decompression, whiteout semantics, and applying a layer tar onto the ext4
  * filesystem of an image through the native writer — the core of
- * `overlaybd apply` and of the image convertor (spec §7.3–§7.5).
+ * `overlaybd apply` — and the image convertor built on it, `overlaybd obdconv`
+ * ({@linkcode convertImage}): source images from a registry or an OCI layout,
+ * chainID-derived layer uuids, and the converted image stored in a registry
+ * or an OCI layout (spec §7.1–§7.5).
  *
  * @module
  */
@@ -21,3 +24,19 @@ export {
   WHITEOUT_PREFIX,
   type WhiteoutTarget,
 } from "./whiteout.ts";
+export {
+  convertImage,
+  type ConvertOptions,
+  type ConvertResult,
+  type LayerDone,
+} from "./convert_image.ts";
+export { type ImageSink, openImageSink } from "./image_sink.ts";
+export {
+  type EndpointOptions,
+  openSourceImage,
+  type SourceImage,
+  type SourceOptions,
+} from "./image_source.ts";
+export { chainIds, layerUuid } from "./layer_chain.ts";
+export { readLayoutBlob, resolveLayoutImage } from "./layout_image.ts";
+export { layoutBlobPath, type LayoutRef, parseLayoutRef, REF_NAME } from "./oci_layout.ts";

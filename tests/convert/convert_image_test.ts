@@ -1,0 +1,238 @@
+import assert from "node:assert/strict";
+import {
+  convertImage,
+  layerUuid,
+  layoutBlobPath,
+  REF_NAME,
+  resolveLayoutImage,
+} from "../../src/convert/mod.ts";
+import { exportView, inspectFile, openView } from "../../src/layer/mod.ts";
+import { labels } from "../../src/oci/mod.ts";
+import {
+  listReferrers,
+  OCI_CONFIG,
+  OCI_LAYER_GZIP,
+  OCI_MANIFEST,
+  openRepository,
+  OVERLAYBD_NATIVE_ARTIFACT,
+  resolveImage,
+} from "../../src/registry/mod.ts";
+import { runTool } from "../../src/demo/run_tool.ts";
+import { randomBytes, runCli, sha256, withTempDir } from "../_helpers.ts";
+import { HELLO_SHA, isMounted, withHelloRegistry } from "../mount/_mounted.ts";
+import { HELLO_LAYOUT, pushLayout } from "../registry/_layout.ts";
+import { freePort, startRegistry } from "../registry/_registry.ts";
+
+const isRoot = Deno.uid() === 0;
+/** Manifest of the `amd64` image in the hello-world layout. */
+const SRC_MANIFEST = "sha256:7e9b6e7ba2842c91cf49f3e214d04a7a496f8214356f41d81a6e6dcad11f11e3";
+/** Config of the `amd64` image in the hello-world layout. */
+const SRC_CONFIG = "sha256:9c7a54a9a43cca047013b82af109fe963fde787f63f9e016fdc3384500c2823d";
+
+/** sha256 of /hello in the ext4 of the committed layer `blob`. */
+async function helloSha(blob: string, tmp: string): Promise<string> {
+  const image = openView([blob]);
+  try {
+    await exportView(image, `${tmp}/fs.img`);
+  } finally {
+    image.close();
+  }
+  await runTool("debugfs", ["-R", `dump /hello ${tmp}/hello`, `${tmp}/fs.img`]);
+  return await sha256(await Deno.readFile(`${tmp}/hello`));
+}
+
+Deno.test("convertImage() writes an OCI layout whose layer holds /hello when the source is a registry", async () => {
+  await withTempDir(async (tmp) => {
+    const registry = await startRegistry(tmp);
+    try {
+      const repo = openRepository(`${registry.host}/hello-world`, { plain: true });
+      try {
+        await pushLayout(repo, HELLO_LAYOUT);
+      } finally {
+        repo.close();
+      }
+      const srcConfig = JSON.parse(
+        await Deno.readTextFile(layoutBlobPath(HELLO_LAYOUT, SRC_CONFIG)),
+      );
+      await Deno.mkdir(`${tmp}/work`);
+      const result = await convertImage(
+        `${registry.host}/hello-world:amd64`,
+        `oci:${tmp}/out:obd`,
+        {
+          plain: true,
+          workdir: `${tmp}/work`,
+        },
+      );
+      assert.deepEqual([...Deno.readDirSync(`${tmp}/work`)], [], "temporary files are removed");
+
+      const { manifest } = await resolveLayoutImage(`${tmp}/out`, "obd");
+      assert.equal(manifest.layers.length, 1);
+      const layer = manifest.layers[0];
+      assert.equal(layer.digest, result.layers[0].digest);
+      assert.equal(layer.annotations?.[labels.BLOB_DIGEST], layer.digest);
+      assert.equal(layer.annotations?.[labels.VERSION], "0.1.0");
+      const config = JSON.parse(
+        await Deno.readTextFile(layoutBlobPath(`${tmp}/out`, manifest.config.digest)),
+      );
+      assert.deepEqual(config.rootfs.diff_ids, [layer.digest]);
+      assert.equal(config.architecture, "amd64");
+      assert.deepEqual(config.history, srcConfig.history);
+
+      const blob = layoutBlobPath(`${tmp}/out`, layer.digest);
+      assert.equal(await helloSha(blob, tmp), HELLO_SHA);
+      // The single layer's uuid is its chainID = diffID of the source layer (spec §7.3).
+      const info = JSON.stringify(await inspectFile(blob));
+      const diffId = srcConfig.rootfs.diff_ids[0];
+      assert.ok(
+        info.toLowerCase().includes(layerUuid(diffId)),
+        `uuid ${layerUuid(diffId)} in ${info.slice(0, 400)}`,
+      );
+      // Reproducible: converting again gives the same layer and manifest digests.
+      const again = await convertImage(
+        `${registry.host}/hello-world:amd64`,
+        `oci:${tmp}/out2:obd`,
+        { plain: true, workdir: `${tmp}/work` },
+      );
+      assert.equal(again.layers[0].digest, result.layers[0].digest);
+    } finally {
+      await registry.stop();
+    }
+  });
+});
+
+Deno.test({
+  name:
+    "overlaybd obdconv pushes an image that overlaybd mount reads when source and target are a registry",
+  ignore: !isRoot,
+  fn: async () => {
+    await withHelloRegistry({}, async (f) => {
+      const host = f.registry.host;
+      const conv = await runCli([
+        "obdconv",
+        "--plain",
+        `${host}/hello-world:amd64`,
+        `${host}/hello-world:obd`,
+      ]);
+      assert.equal(conv.code, 0, conv.stderr);
+      assert.match(conv.stderr, /^layer 1\/1 sha256:[0-9a-f]{64}: .* -> sha256:[0-9a-f]{64}/m);
+      const r = await runCli([
+        "mount",
+        "--plain",
+        "--config",
+        `${f.tmp}/overlaybd.json`,
+        "--run-dir",
+        f.runDir,
+        `${host}/hello-world:obd`,
+        f.mnt,
+      ]);
+      try {
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(await sha256(await Deno.readFile(`${f.mnt}/hello`)), HELLO_SHA);
+      } finally {
+        if (await isMounted(f.mnt)) await f.umount();
+      }
+    });
+  },
+});
+
+Deno.test("overlaybd obdconv fails in one line and leaves nothing when the source registry is unreachable", async () => {
+  await withTempDir(async (tmp) => {
+    await Deno.mkdir(`${tmp}/work`);
+    const r = await runCli([
+      "obdconv",
+      "--plain",
+      "--workdir",
+      `${tmp}/work`,
+      `127.0.0.1:${freePort()}/hello-world:amd64`,
+      `oci:${tmp}/out:obd`,
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /^overlaybd: .*127\.0\.0\.1/);
+    assert.deepEqual([...Deno.readDirSync(`${tmp}/work`)], []);
+    assert.equal(await Deno.stat(`${tmp}/out`).catch(() => undefined), undefined);
+  });
+});
+
+/** Writes `data` as a blob of the layout `dir`; returns its descriptor fields. */
+async function putBlob(dir: string, data: Uint8Array<ArrayBuffer>) {
+  const digest = `sha256:${await sha256(data)}`;
+  await Deno.mkdir(`${dir}/blobs/sha256`, { recursive: true });
+  await Deno.writeFile(layoutBlobPath(dir, digest), data);
+  return { digest, size: data.length };
+}
+
+Deno.test("overlaybd obdconv names the layer in one line and stores nothing when its gzip is corrupt", async () => {
+  await withTempDir(async (tmp) => {
+    await Deno.mkdir(`${tmp}/src`);
+    await Deno.writeFile(`${tmp}/src/data.bin`, randomBytes(300_000));
+    await runTool("tar", ["-czf", `${tmp}/layer.tar.gz`, "-C", `${tmp}/src`, "data.bin"]);
+    const gz = await Deno.readFile(`${tmp}/layer.tar.gz`);
+    gz.fill(0x55, 1000, 1200);
+    const src = `${tmp}/layout`;
+    const layer = await putBlob(src, gz);
+    const config = await putBlob(
+      src,
+      new TextEncoder().encode(JSON.stringify({
+        architecture: "amd64",
+        os: "linux",
+        rootfs: { type: "layers", diff_ids: [`sha256:${"d".repeat(64)}`] },
+      })),
+    );
+    const manifest = await putBlob(
+      src,
+      new TextEncoder().encode(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { mediaType: OCI_CONFIG, ...config },
+        layers: [{ mediaType: OCI_LAYER_GZIP, ...layer }],
+      })),
+    );
+    await Deno.writeTextFile(
+      `${src}/index.json`,
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [{ mediaType: OCI_MANIFEST, ...manifest, annotations: { [REF_NAME]: "t" } }],
+      }),
+    );
+    await Deno.mkdir(`${tmp}/work`);
+    const r = await runCli([
+      "obdconv",
+      "--workdir",
+      `${tmp}/work`,
+      `oci:${src}:t`,
+      `oci:${tmp}/out:obd`,
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^overlaybd: layer 1/1 ${layer.digest}: .*corrupt gzip`));
+    assert.deepEqual([...Deno.readDirSync(`${tmp}/work`)], []);
+    assert.equal(await Deno.stat(`${tmp}/out`).catch(() => undefined), undefined);
+  });
+});
+
+Deno.test("convertImage() with referrer pushes a manifest the source's referrers list when both are in a registry", async () => {
+  await withTempDir(async (tmp) => {
+    const registry = await startRegistry(tmp);
+    const repo = openRepository(`${registry.host}/hello-world`, { plain: true });
+    try {
+      await pushLayout(repo, HELLO_LAYOUT);
+      const result = await convertImage(
+        `${registry.host}/hello-world:amd64`,
+        `${registry.host}/hello-world:obd`,
+        { plain: true, referrer: true },
+      );
+      const { descriptor, manifest } = await resolveImage(repo, "obd");
+      assert.equal(descriptor.digest, result.manifestDigest);
+      assert.equal(manifest.subject?.digest, SRC_MANIFEST);
+      assert.equal(manifest.artifactType, OVERLAYBD_NATIVE_ARTIFACT);
+      const referrers = await listReferrers(repo, SRC_MANIFEST);
+      assert.deepEqual(referrers.map((r) => [r.digest, r.artifactType]), [
+        [result.manifestDigest, OVERLAYBD_NATIVE_ARTIFACT],
+      ]);
+    } finally {
+      repo.close();
+      await registry.stop();
+    }
+  });
+});

@@ -1,0 +1,23 @@
+import assert from "node:assert/strict";
+import { chainIds, layerUuid } from "../../src/convert/mod.ts";
+import { InvalidArgumentError } from "../../src/errors.ts";
+import { sha256 } from "../_helpers.ts";
+
+const A = `sha256:${"a".repeat(64)}`;
+const B = `sha256:${"b".repeat(64)}`;
+
+Deno.test("chainIds() hashes the previous chainID and the diffID joined by a space", async () => {
+  const ids = await chainIds([A, B]);
+  assert.equal(ids[0], A);
+  assert.equal(ids[1], `sha256:${await sha256(new TextEncoder().encode(`${A} ${B}`))}`);
+});
+
+Deno.test("chainIds() throws InvalidArgumentError when a diffID is not a digest", async () => {
+  await assert.rejects(chainIds([A, "nope"]), InvalidArgumentError);
+});
+
+Deno.test("layerUuid() formats the first 32 hex digits as 8-4-4-4-12", () => {
+  const id = `sha256:0123456789abcdef${"f".repeat(48)}`;
+  assert.equal(layerUuid(id), "01234567-89ab-cdef-ffff-ffffffffffff");
+  assert.throws(() => layerUuid("sha256:xyz"), InvalidArgumentError);
+});
