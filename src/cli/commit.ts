@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { commitLayer } from "../layer/mod.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { parseAlgorithm, parseBlockSizeKiB, parseUuid } from "./parse.ts";
@@ -18,7 +18,11 @@ export function registerCommit(program: Command): void {
     .option("-z, --zfile", "compress the result as ZFile")
     .option("-t, --tar", "wrap the result in the one-file tar (needs -z)")
     .option("--algorithm <name>", "ZFile codec: lz4 or zstd", parseAlgorithm, "lz4")
-    .option("--bs <kib>", "ZFile block size in KiB: 4, 8, 16, 32 or 64", parseBlockSizeKiB, 4096)
+    .addOption(
+      new Option("--bs <kib>", "ZFile block size in KiB: 4, 8, 16, 32 or 64").argParser(
+        parseBlockSizeKiB,
+      ).default(4096, "4"),
+    )
     .option("--uuid <uuid>", "UUID of the committed layer (default: null UUID)", parseUuid)
     .option("-p, --parent-uuid <uuid>", "parent UUID (default: the writable layer's)", parseUuid)
     .option("-m, --message <text>", "commit message stored as the user tag (at most 256 bytes)")

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { convertImage } from "../convert/mod.ts";
 import { parsePlatform } from "../registry/mod.ts";
 import { parseAlgorithm, parseBlockSizeKiB, parseGiB } from "./parse.ts";
@@ -47,9 +47,17 @@ export function registerObdconv(program: Command): void {
     .option("--insecure", "accept any TLS certificate from the registries")
     .option("-u, --user <user:password>", "registry credentials")
     .option("--platform <os/arch>", "platform of a multi-arch image (default linux/amd64)")
-    .option("--vsize <gb>", "virtual size of the image in GiB", parseGiB, 64 * 2 ** 30)
+    .addOption(
+      new Option("--vsize <gb>", "virtual size of the image in GiB").argParser(parseGiB).default(
+        64 * 2 ** 30,
+        "64",
+      ),
+    )
     .option("--algorithm <lz4|zstd>", "ZFile compression", parseAlgorithm, "lz4")
-    .option("--bs <kib>", "ZFile block size in KiB (4..64)", parseBlockSizeKiB, 4096)
+    .addOption(
+      new Option("--bs <kib>", "ZFile block size in KiB (4..64)").argParser(parseBlockSizeKiB)
+        .default(4096, "4"),
+    )
     .option("--referrer", "make the manifest a referrer of the source manifest (subject)")
     .option("--workdir <dir>", "parent of the temporary directory (removed at the end)")
     .action(async (src: string, dst: string, opts) => {

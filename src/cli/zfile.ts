@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { compressFile, decompressFile, verifyFile } from "../layer/mod.ts";
 import { CorruptDataError, InvalidArgumentError } from "../errors.ts";
 import { parseAlgorithm, parseBlockSizeKiB } from "./parse.ts";
@@ -17,7 +17,10 @@ export function registerZfile(program: Command): void {
     .option("-d, --decompress", "decompress IN into OUT")
     .option("-t, --tar", "wrap the ZFile in the one-file tar")
     .option("--algorithm <name>", "codec: lz4 or zstd", parseAlgorithm, "lz4")
-    .option("--bs <kib>", "block size in KiB: 4, 8, 16, 32 or 64", parseBlockSizeKiB, 4096)
+    .addOption(
+      new Option("--bs <kib>", "block size in KiB: 4, 8, 16, 32 or 64").argParser(parseBlockSizeKiB)
+        .default(4096, "4"),
+    )
     .option("--no-crc", "do not store per-block CRCs")
     .option("--verify <file>", "check every block CRC of FILE")
     .action((input: string | undefined, output: string | undefined, opts) => {
