@@ -120,11 +120,9 @@ export class DeviceService {
       await writeState(runDir, {
         dir,
         pid: Deno.pid,
-        status: "ready",
         source: request.source,
         fuseDir: host.fuseDir,
         loopDevice: device.loopDevice,
-        log: "",
       });
       await writeResult(resultFile, "success");
       log(

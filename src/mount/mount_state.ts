@@ -17,16 +17,11 @@ export interface MountState {
   dir: string;
   /** Process serving the device. */
   pid: number;
-  /** `starting` until the filesystem is mounted, then `ready`; `failed` with `error` otherwise. */
-  status: "starting" | "ready" | "failed";
-  error?: string;
   /** What was mounted: a config path or an image reference. */
   source: string;
   /** The FUSE directory holding the device file, and the loop device on it. */
-  fuseDir?: string;
-  loopDevice?: string;
-  /** Log file of the serving process. */
-  log: string;
+  fuseDir: string;
+  loopDevice: string;
 }
 
 async function sha256Hex(text: string): Promise<string> {

@@ -164,3 +164,30 @@ Deno.test({
       }
     }),
 });
+
+Deno.test({
+  name: "overlaybd umount cleans up after a mount daemon that was killed",
+  ignore: !isRoot,
+  fn: () =>
+    withHelloRegistry({}, async (f) => {
+      let r = await f.mount();
+      assert.equal(r.code, 0, r.stderr);
+      const pid = Number((await Deno.readTextFile(`${f.runDir}/mountd.pid`)).trim());
+      Deno.kill(pid, "SIGKILL");
+      for (
+        let i = 0;
+        i < 100 && (await Deno.stat(`/proc/${pid}`).then(() => true, () => false));
+        i++
+      ) {
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      r = await f.umount();
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(!(await isMounted(f.mnt)), "the filesystem is unmounted");
+      assert.ok(!(await isMounted(`${f.runDir}/fuse`)), "the dead FUSE mount is gone");
+      const loops = new TextDecoder().decode(
+        (await new Deno.Command("losetup", { args: ["-a"] }).output()).stdout,
+      );
+      assert.ok(!loops.includes(f.runDir), "no loop device is left");
+    }),
+});
