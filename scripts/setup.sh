@@ -9,6 +9,7 @@ APT_PACKAGES=(
   build-essential pkg-config make
   liblz4-dev libzstd-dev libext2fs-dev libfuse3-dev fuse3 e2fsprogs
   docker-registry apache2-utils fio
+  zstd openssl python3
 )
 
 missing=()
