@@ -1,5 +1,12 @@
 import { type Command, Option } from "commander";
-import { convertImage } from "../convert/mod.ts";
+import type { ZfileAlgorithm } from "../../ffi/zfile.ts";
+import {
+  type ConversionStore,
+  convertImage,
+  DEFAULT_DB_PATH,
+  openConversionStore,
+  parseLayoutRef,
+} from "../convert/mod.ts";
 import { parsePlatform } from "../registry/mod.ts";
 import { parseAlgorithm, parseBlockSizeKiB, parseGiB } from "./parse.ts";
 
@@ -39,14 +46,17 @@ export function registerObdconv(program: Command): void {
         "Each layer (tar, gzip or zstd) is applied onto an ext4 filesystem in userspace and\n" +
         "committed as a ZFile layer blob; blobs, config and manifest (OCI media types) are\n" +
         "stored at DST, the manifest last, so a failed conversion stores no image.\n" +
-        "An index is resolved to one platform (--platform).",
+        "An index converts every platform (attestations skipped) into an OCI index of the\n" +
+        "converted manifests, or only the one --platform names.\n" +
+        "Layers converted before for the same destination registry are reused (spec §7.6):\n" +
+        "the table chainID -> converted blob lives in an SQLite file (--db-path).",
     )
     .argument("<src>", "image to convert: REGISTRY/REPO[:TAG|@DIGEST] or oci:DIR[:TAG]")
     .argument("<dst>", "where the overlaybd image goes: REGISTRY/REPO[:TAG] or oci:DIR[:TAG]")
     .option("--plain", "talk plain HTTP to the registries")
     .option("--insecure", "accept any TLS certificate from the registries")
     .option("-u, --user <user:password>", "registry credentials")
-    .option("--platform <os/arch>", "platform of a multi-arch image (default linux/amd64)")
+    .option("--platform <os/arch>", "convert only this platform of a multi-arch image")
     .addOption(
       new Option("--vsize <gb>", "virtual size of the image in GiB").argParser(parseGiB).default(
         64 * 2 ** 30,
@@ -60,33 +70,83 @@ export function registerObdconv(program: Command): void {
     )
     .option("--referrer", "make the manifest a referrer of the source manifest (subject)")
     .option("--workdir <dir>", "parent of the temporary directory (removed at the end)")
-    .action(async (src: string, dst: string, opts) => {
+    .option("--db-type <sqlite|mysql>", "dedup database (mysql is not implemented)", "sqlite")
+    .option("--db-path <file>", "SQLite file of the dedup tables", DEFAULT_DB_PATH)
+    .option("--db-str <dsn>", "connection string of a mysql dedup database")
+    .option("--no-dedup", "neither reuse nor record converted layers")
+    .action(async (src: string, dst: string, opts: ObdconvFlags) => {
       const start = performance.now();
-      const result = await convertImage(src, dst, {
-        plain: opts.plain === true,
-        insecure: opts.insecure === true,
-        user: opts.user,
-        platform: opts.platform ? parsePlatform(opts.platform) : undefined,
-        virtualSize: opts.vsize,
-        algorithm: opts.algorithm,
-        blockSize: opts.bs,
-        workdir: opts.workdir,
-        referrer: opts.referrer === true,
-        onProgress: progressPrinter(),
-        onLayer: (l) => {
-          const rate = l.tarBytes / MB / l.seconds;
-          console.error(
-            `layer ${l.index + 1}/${l.count} ${l.source}: ${amount(l.tarBytes)} of ` +
-              `tar in ${l.seconds.toFixed(2)} s (${rate.toFixed(1)} MB/s) -> ${l.blob.digest} ` +
-              `(${amount(l.blob.size)})`,
-          );
-        },
-      });
-      const secs = (performance.now() - start) / 1000;
-      console.error(
-        `converted ${src} to ${dst} in ${secs.toFixed(2)} s: manifest ${result.manifestDigest}, ` +
-          `${result.layers.length} layers, ${result.blobsWritten} blobs stored`,
-      );
-      console.log(result.manifestDigest);
+      // Dedup is per registry: a layout destination has no store.
+      const store: ConversionStore | undefined = opts.dedup && !parseLayoutRef(dst)
+        ? openConversionStore({ type: opts.dbType, path: opts.dbPath, dsn: opts.dbStr })
+        : undefined;
+      try {
+        await run(src, dst, opts, store, start);
+      } finally {
+        store?.close();
+      }
     });
+}
+
+/** The parsed flags of `overlaybd obdconv`. */
+interface ObdconvFlags {
+  plain?: boolean;
+  insecure?: boolean;
+  user?: string;
+  platform?: string;
+  vsize: number;
+  algorithm: ZfileAlgorithm;
+  bs: number;
+  referrer?: boolean;
+  workdir?: string;
+  dbType: string;
+  dbPath: string;
+  dbStr?: string;
+  dedup: boolean;
+}
+
+/** Converts with the parsed options, printing progress to stderr and the digest to stdout. */
+async function run(
+  src: string,
+  dst: string,
+  opts: ObdconvFlags,
+  store: ConversionStore | undefined,
+  start: number,
+): Promise<void> {
+  const result = await convertImage(src, dst, {
+    store,
+    plain: opts.plain === true,
+    insecure: opts.insecure === true,
+    user: opts.user,
+    platform: opts.platform ? parsePlatform(opts.platform) : undefined,
+    virtualSize: opts.vsize,
+    algorithm: opts.algorithm,
+    blockSize: opts.bs,
+    workdir: opts.workdir,
+    referrer: opts.referrer === true,
+    onProgress: progressPrinter(),
+    onLayer: (l) => {
+      const where = `${l.platform ? `${l.platform} ` : ""}layer ${l.index + 1}/${l.count}`;
+      if (l.reused) {
+        console.error(
+          `${where} ${l.source}: reused ${l.blob.digest} ` +
+            `(${amount(l.blob.size)})`,
+        );
+        return;
+      }
+      const rate = l.tarBytes / MB / l.seconds;
+      console.error(
+        `${where} ${l.source}: ${amount(l.tarBytes)} of ` +
+          `tar in ${l.seconds.toFixed(2)} s (${rate.toFixed(1)} MB/s) -> ${l.blob.digest} ` +
+          `(${amount(l.blob.size)})`,
+      );
+    },
+  });
+  const secs = (performance.now() - start) / 1000;
+  console.error(
+    `converted ${src} to ${dst} in ${secs.toFixed(2)} s: manifest ${result.manifestDigest}, ` +
+      `${result.platforms ? `${result.platforms.length} platforms, ` : ""}` +
+      `${result.layers.length} layers, ${result.blobsWritten} blobs stored`,
+  );
+  console.log(result.manifestDigest);
 }

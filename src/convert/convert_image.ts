@@ -1,13 +1,17 @@
 import type { ZfileAlgorithm } from "../../ffi/zfile.ts";
-import type { DeviceConfig } from "../config/mod.ts";
-import { CorruptDataError, OverlaybdError } from "../errors.ts";
-import { commitLayer, createLayer } from "../layer/mod.ts";
+import { CorruptDataError } from "../errors.ts";
 import { buildOverlaybdImage, type LayerBlob } from "../oci/mod.ts";
-import { digestOf } from "../registry/mod.ts";
-import { applyLayer } from "./apply_layer.ts";
-import { openImageSink } from "./image_sink.ts";
+import { type Descriptor, OCI_MANIFEST, type Platform } from "../registry/mod.ts";
+import type { ConversionStore } from "./conversion_store.ts";
+import { convertIndex } from "./convert_index.ts";
+import { conversionTime, convertLayer } from "./convert_layer.ts";
+import { inContext } from "./error_context.ts";
+import { openImageSink, storeImage } from "./image_sink.ts";
 import { type EndpointOptions, openSourceImage, type SourceOptions } from "./image_source.ts";
-import { chainIds, layerUuid } from "./layer_chain.ts";
+import { chainIds } from "./layer_chain.ts";
+import { reuseLayer } from "./layer_dedup.ts";
+import { reuseManifest } from "./manifest_dedup.ts";
+import { readSourceIndex } from "./source_index.ts";
 import { asReferrer } from "./referrer_manifest.ts";
 
 /** Options of {@linkcode convertImage}. */
@@ -23,6 +27,13 @@ export interface ConvertOptions extends SourceOptions {
   referrer?: boolean;
   /** Parent of the temporary directory (default the system's). */
   workdir?: string;
+  /**
+   * Dedup tables (spec §7.6): layers converted before for the destination
+   * registry are reused, new ones recorded. Not used for layout destinations.
+   */
+  store?: ConversionStore;
+  /** Store the manifest by digest only, not under the destination's tag (a platform of an index). */
+  untagged?: boolean;
   /** Called after each layer is converted. */
   onLayer?: (done: LayerDone) => void;
   /** Called with the uncompressed tar bytes of the current layer so far. */
@@ -31,43 +42,40 @@ export interface ConvertOptions extends SourceOptions {
 
 /** What converting one layer did. */
 export interface LayerDone {
+  /** The platform (`linux/arm64`) when converting an index. */
+  platform?: string;
   /** 0-based position and the number of layers. */
   index: number;
   count: number;
   source: string;
   blob: LayerBlob;
+  /** Taken from the dedup store instead of being converted (`tarBytes` 0). */
+  reused: boolean;
   tarBytes: number;
   seconds: number;
 }
 
+/** A layer of the converted image. */
+export interface ConvertedLayer extends LayerBlob {
+  /** Taken from the dedup store, not converted again. */
+  reused: boolean;
+  /** Repository of the same registry the blob is mounted from. */
+  mountFrom?: string;
+}
+
 /** What {@linkcode convertImage} made. */
 export interface ConvertResult {
+  /** Digest of the manifest, or of the index for a multi-platform source. */
   manifestDigest: string;
-  layers: LayerBlob[];
+  manifest: Descriptor;
+  layers: ConvertedLayer[];
   /** Blobs actually written (not there yet). */
   blobsWritten: number;
+  /** Each platform's conversion, for an index. */
+  platforms?: { platform: Platform; result: ConvertResult }[];
 }
 
 const GIB = 2 ** 30;
-
-/** The same kind of error with `context` put in front. */
-function inContext(err: unknown, context: string): unknown {
-  if (!(err instanceof OverlaybdError)) return err;
-  const Kind = err.constructor as new (message: string, options?: ErrorOptions) => OverlaybdError;
-  return new Kind(`${context}: ${err.message}`, { cause: err });
-}
-
-/**
- * The time recorded in filesystem metadata: `SOURCE_DATE_EPOCH` when set,
- * else the source image's creation time, else 1 — never the clock, so that
- * converting the same image twice gives the same layer digests.
- */
-function conversionTime(config: Record<string, unknown>): number {
-  const env = Deno.env.get("SOURCE_DATE_EPOCH");
-  if (env && /^\d+$/.test(env)) return Number(env);
-  const created = typeof config.created === "string" ? Date.parse(config.created) : NaN;
-  return Number.isFinite(created) && created >= 1000 ? Math.floor(created / 1000) : 1;
-}
 
 /**
  * Converts the image `src` into an overlaybd image at `dst` (spec §7.3):
@@ -75,7 +83,14 @@ function conversionTime(config: Record<string, unknown>): number {
  * layers converted so far (the first formatted as ext4), committed as a
  * tar-wrapped ZFile whose uuid comes from the layer's chainID, then the
  * blobs, the config (source config with new `diff_ids`) and last the
- * manifest (OCI media types) go to `dst`. The work happens in a temporary
+ * manifest (OCI media types) go to `dst`. With a `store`, a layer whose
+ * chainID was converted before for the destination registry is reused
+ * (fetched as a lower, cross-repo mounted when it lives in another
+ * repository) instead of rebuilt, and every layer and the manifest are
+ * recorded once the manifest is stored; a manifest converted before from
+ * the same source into the same repository is only tagged again. An index without `platform` is
+ * converted platform by platform into an OCI index ({@linkcode convertIndex}).
+ * The work happens in a temporary
  * directory, removed at the end, failure or not; nothing is stored at `dst`
  * when a layer fails.
  *
@@ -86,7 +101,12 @@ export async function convertImage(
   dst: string,
   options: ConvertOptions = {},
 ): Promise<ConvertResult> {
+  if (!options.platform) {
+    const index = await readSourceIndex(src, options);
+    if (index) return await convertIndex(src, dst, index, options, convertImage);
+  }
   const source = await openSourceImage(src, options);
+  const sink = openImageSink(dst, options.destination ?? options);
   const work = await Deno.makeTempDir({ dir: options.workdir, prefix: "obdconv-" });
   try {
     const diffIds = (source.config.rootfs as { diff_ids?: string[] } | undefined)?.diff_ids ?? [];
@@ -98,49 +118,62 @@ export async function convertImage(
     }
     const chain = await chainIds(diffIds);
     const timestamp = conversionTime(source.config);
+    const store = sink.dedup ? options.store : undefined;
+    const kind = OCI_MANIFEST + (options.referrer ? "+referrer" : "");
+    const prior = store && await reuseManifest(store, sink.dedup!, source.descriptor.digest, kind);
+    if (prior) {
+      await sink.putManifest(prior.bytes, prior.descriptor, options.untagged);
+      for (const [i, { digest, size }] of prior.layers.entries()) {
+        options.onLayer?.({
+          index: i,
+          count,
+          source: source.manifest.layers[i]?.digest ?? "",
+          blob: { digest, size },
+          reused: true,
+          tarBytes: 0,
+          seconds: 0,
+        });
+      }
+      const manifest = prior.descriptor;
+      return { manifestDigest: manifest.digest, manifest, layers: prior.layers, blobsWritten: 0 };
+    }
     const files: string[] = [];
-    const layers: LayerBlob[] = [];
+    const layers: ConvertedLayer[] = [];
     for (const [i, layer] of source.manifest.layers.entries()) {
       const start = performance.now();
       const what = `layer ${i + 1}/${count} ${layer.digest}`;
       try {
         const dir = `${work}/${String(i).padStart(4, "0")}`;
         await Deno.mkdir(dir);
-        const tar = await source.layerFile(layer, dir);
-        const upper = { data: `${dir}/writable_data`, index: `${dir}/writable_index` };
-        createLayer(upper.data, upper.index, {
-          virtualSize: i === 0 ? options.virtualSize ?? 64 * GIB : 0,
-          sparse: true,
-        });
-        const config: DeviceConfig = {
-          repoBlobUrl: "",
-          lowers: files.map((file) => ({ file })),
-          upper,
-          resultFile: "",
-        };
-        const stats = await applyLayer(tar, config, what, {
-          mkfs: i === 0,
-          timestamp,
-          onProgress: (n) => options.onProgress?.(i, n),
-        });
-        const out = `${dir}/overlaybd.commit`;
-        const size = commitLayer(upper.data, upper.index, out, {
-          zfile: { algorithm: options.algorithm ?? "lz4", blockSize: options.blockSize },
-          tar: true,
-          uuid: layerUuid(chain[i]),
-          parentUuid: i > 0 ? layerUuid(chain[i - 1]) : undefined,
-        });
-        await Deno.remove(upper.data);
-        await Deno.remove(upper.index);
-        const blob = { digest: await digestOf(await Deno.readFile(out)), size };
-        files.push(out);
-        layers.push(blob);
+        const file = `${dir}/overlaybd.commit`;
+        const reused = store && await reuseLayer(store, sink.dedup!, chain[i], file);
+        let tarBytes = 0;
+        if (reused) {
+          layers.push({ ...reused, reused: true });
+        } else {
+          const done = await convertLayer(layer, dir, {
+            source,
+            lowers: files,
+            chainId: chain[i],
+            parentChainId: chain[i - 1],
+            virtualSize: options.virtualSize ?? 64 * GIB,
+            algorithm: options.algorithm ?? "lz4",
+            blockSize: options.blockSize,
+            timestamp,
+            what,
+            onProgress: (n) => options.onProgress?.(i, n),
+          });
+          layers.push({ ...done.blob, reused: false });
+          tarBytes = done.tarBytes;
+        }
+        files.push(file);
         options.onLayer?.({
           index: i,
           count,
           source: layer.digest,
-          blob,
-          tarBytes: stats.tarBytes,
+          blob: { digest: layers[i].digest, size: layers[i].size },
+          reused: layers[i].reused,
+          tarBytes,
           seconds: (performance.now() - start) / 1000,
         });
       } catch (err) {
@@ -151,19 +184,16 @@ export async function convertImage(
     const { rootfs: _rootfs, ...baseConfig } = source.config;
     const built = await buildOverlaybdImage(layers, baseConfig);
     const image = options.referrer ? await asReferrer(built, source.descriptor) : built;
-    const sink = openImageSink(dst, options.destination ?? options);
-    try {
-      let blobsWritten = 0;
-      for (const [i, file] of files.entries()) {
-        if (await sink.putBlob(await Deno.readFile(file), layers[i].digest)) blobsWritten++;
-      }
-      if (await sink.putBlob(image.config, image.configDescriptor.digest)) blobsWritten++;
-      await sink.putManifest(image.manifest, image.manifestDescriptor);
-      return { manifestDigest: image.manifestDescriptor.digest, layers, blobsWritten };
-    } finally {
-      sink.close();
+    const blobsWritten = await storeImage(sink, files, layers, image, options.untagged);
+    if (store) {
+      const dst = sink.dedup!.dst;
+      for (const [i, layer] of layers.entries()) store.putLayer(dst, chain[i], layer);
+      store.putManifest(dst, source.descriptor.digest, kind, image.manifestDescriptor);
     }
+    const manifest = image.manifestDescriptor;
+    return { manifestDigest: manifest.digest, manifest, layers, blobsWritten };
   } finally {
+    sink.close();
     source.close();
     await Deno.remove(work, { recursive: true });
   }

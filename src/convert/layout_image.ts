@@ -45,6 +45,27 @@ export async function readLayoutBlob(
 }
 
 /**
+ * The entry of the layout's index.json with the tag or digest `ref` (the
+ * only entry when unset).
+ *
+ * @throws {NotFoundError} when none or several entries match
+ */
+export async function findLayoutEntry(dir: string, ref: string | undefined): Promise<Descriptor> {
+  const top = await readLayoutIndex(dir);
+  const found = top.manifests.filter((m) =>
+    ref === undefined || m.digest === ref || m.annotations?.[REF_NAME] === ref
+  );
+  if (found.length !== 1) {
+    throw new NotFoundError(
+      `oci:${dir}${ref ? `:${ref}` : ""}: ${
+        found.length === 0 ? "no such image" : "several images; name a tag"
+      }`,
+    );
+  }
+  return found[0];
+}
+
+/**
  * Resolves `ref` in the OCI layout `dir` to one image manifest: the entry
  * of index.json with that tag or digest (the only entry when unset),
  * following an index to the wanted platform.
@@ -55,16 +76,7 @@ export async function resolveLayoutImage(
   platform: Platform = DEFAULT_PLATFORM,
 ): Promise<{ descriptor: Descriptor; manifest: ImageManifest }> {
   const what = `oci:${dir}${ref ? `:${ref}` : ""}`;
-  const top = await readLayoutIndex(dir);
-  const found = top.manifests.filter((m) =>
-    ref === undefined || m.digest === ref || m.annotations?.[REF_NAME] === ref
-  );
-  if (found.length !== 1) {
-    throw new NotFoundError(
-      `${what}: ${found.length === 0 ? "no such image" : "several images; name a tag"}`,
-    );
-  }
-  let desc = found[0];
+  let desc = await findLayoutEntry(dir, ref);
   if (isIndex(desc.mediaType)) {
     const index = parseJson<ImageIndex>(await readLayoutBlob(dir, desc.digest, what), what);
     desc = selectPlatform(index, platform, what);

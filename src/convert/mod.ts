@@ -5,7 +5,9 @@
  * `overlaybd apply` — and the image convertor built on it, `overlaybd obdconv`
  * ({@linkcode convertImage}): source images from a registry or an OCI layout,
  * chainID-derived layer uuids, and the converted image stored in a registry
- * or an OCI layout (spec §7.1–§7.5).
+ * or an OCI layout (spec §7.1–§7.5), with the dedup tables of spec §7.6
+ * ({@linkcode ConversionStore}, SQLite by default); a multi-platform source
+ * becomes an index of converted manifests ({@linkcode convertIndex}).
  *
  * @module
  */
@@ -25,6 +27,7 @@ export {
   type WhiteoutTarget,
 } from "./whiteout.ts";
 export {
+  type ConvertedLayer,
   convertImage,
   type ConvertOptions,
   type ConvertResult,
@@ -40,3 +43,14 @@ export {
 export { chainIds, layerUuid } from "./layer_chain.ts";
 export { readLayoutBlob, resolveLayoutImage } from "./layout_image.ts";
 export { layoutBlobPath, type LayoutRef, parseLayoutRef, REF_NAME } from "./oci_layout.ts";
+export type {
+  ConversionStore,
+  StoreDestination,
+  StoredLayer,
+  StoredManifest,
+} from "./conversion_store.ts";
+export { SqliteConversionStore } from "./sqlite_store.ts";
+export { DEFAULT_DB_PATH, openConversionStore, type StoreOptions } from "./open_store.ts";
+export { type DedupTarget, type ReusedLayer, reuseLayer } from "./layer_dedup.ts";
+export { convertIndex, type ConvertOne } from "./convert_index.ts";
+export { readSourceIndex, type SourceIndex } from "./source_index.ts";

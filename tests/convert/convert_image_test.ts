@@ -110,6 +110,8 @@ Deno.test({
       const conv = await runCli([
         "obdconv",
         "--plain",
+        "--db-path",
+        `${f.tmp}/obdconv.db`,
         `${host}/hello-world:amd64`,
         `${host}/hello-world:obd`,
       ]);
