@@ -6,7 +6,7 @@ import {
   REF_NAME,
   resolveLayoutImage,
 } from "../../src/convert/mod.ts";
-import { exportView, inspectFile, openView } from "../../src/layer/mod.ts";
+import { inspectFile } from "../../src/layer/mod.ts";
 import { labels } from "../../src/oci/mod.ts";
 import {
   listReferrers,
@@ -21,6 +21,7 @@ import { runTool } from "../../src/demo/run_tool.ts";
 import { randomBytes, runCli, sha256, withTempDir } from "../_helpers.ts";
 import { HELLO_SHA, isMounted, withHelloRegistry } from "../mount/_mounted.ts";
 import { HELLO_LAYOUT, pushLayout } from "../registry/_layout.ts";
+import { helloSha } from "./_hello.ts";
 import { freePort, startRegistry } from "../registry/_registry.ts";
 
 const isRoot = Deno.uid() === 0;
@@ -28,18 +29,6 @@ const isRoot = Deno.uid() === 0;
 const SRC_MANIFEST = "sha256:7e9b6e7ba2842c91cf49f3e214d04a7a496f8214356f41d81a6e6dcad11f11e3";
 /** Config of the `amd64` image in the hello-world layout. */
 const SRC_CONFIG = "sha256:9c7a54a9a43cca047013b82af109fe963fde787f63f9e016fdc3384500c2823d";
-
-/** sha256 of /hello in the ext4 of the committed layer `blob`. */
-async function helloSha(blob: string, tmp: string): Promise<string> {
-  const image = openView([blob]);
-  try {
-    await exportView(image, `${tmp}/fs.img`);
-  } finally {
-    image.close();
-  }
-  await runTool("debugfs", ["-R", `dump /hello ${tmp}/hello`, `${tmp}/fs.img`]);
-  return await sha256(await Deno.readFile(`${tmp}/hello`));
-}
 
 Deno.test("convertImage() writes an OCI layout whose layer holds /hello when the source is a registry", async () => {
   await withTempDir(async (tmp) => {
@@ -117,16 +106,7 @@ Deno.test({
       ]);
       assert.equal(conv.code, 0, conv.stderr);
       assert.match(conv.stderr, /^layer 1\/1 sha256:[0-9a-f]{64}: .* -> sha256:[0-9a-f]{64}/m);
-      const r = await runCli([
-        "mount",
-        "--plain",
-        "--config",
-        `${f.tmp}/overlaybd.json`,
-        "--run-dir",
-        f.runDir,
-        `${host}/hello-world:obd`,
-        f.mnt,
-      ]);
+      const r = await f.mountSource(`${host}/hello-world:obd`);
       try {
         assert.equal(r.code, 0, r.stderr);
         assert.equal(await sha256(await Deno.readFile(`${f.mnt}/hello`)), HELLO_SHA);

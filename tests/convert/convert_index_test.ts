@@ -5,7 +5,6 @@ import {
   REF_NAME,
   resolveLayoutImage,
 } from "../../src/convert/mod.ts";
-import { exportView, openView } from "../../src/layer/mod.ts";
 import {
   fetchManifest,
   type ImageIndex,
@@ -15,28 +14,16 @@ import {
   readBlob,
   resolveImage,
 } from "../../src/registry/mod.ts";
-import { runTool } from "../../src/demo/run_tool.ts";
 import { runCli, sha256, withTempDir } from "../_helpers.ts";
 import { HELLO_SHA } from "../mount/_mounted.ts";
 import { HELLO_LAYOUT, pushLayout } from "../registry/_layout.ts";
+import { helloSha } from "./_hello.ts";
 import { startRegistry } from "../registry/_registry.ts";
 
 /** The `docker-list` manifest list of the hello-world layout (9 platforms, all blobs present). */
 const DOCKER_LIST = "sha256:726023f73a8fc5103fa6776d48090539042cb822531c6b751b1f6dd18cb5705d";
 /** Manifest, config and layer of its linux/amd64 image. */
 const AMD64 = "sha256:7e9b6e7ba2842c91cf49f3e214d04a7a496f8214356f41d81a6e6dcad11f11e3";
-
-/** sha256 of /hello in the ext4 of the committed layer file `blob`. */
-async function helloSha(blob: string, tmp: string): Promise<string> {
-  const image = openView([blob]);
-  try {
-    await exportView(image, `${tmp}/fs.img`);
-  } finally {
-    image.close();
-  }
-  await runTool("debugfs", ["-R", `dump /hello ${tmp}/hello`, `${tmp}/fs.img`]);
-  return await sha256(await Deno.readFile(`${tmp}/hello`));
-}
 
 Deno.test("convertImage() pushes an OCI index with every platform converted when the source is a manifest list", async () => {
   await withTempDir(async (tmp) => {

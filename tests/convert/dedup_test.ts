@@ -118,16 +118,7 @@ Deno.test({
       const two = await conv("obd2");
       assert.equal(two.code, 0, two.stderr);
       assert.match(two.stderr, /^layer 1\/1 sha256:[0-9a-f]{64}: reused sha256:[0-9a-f]{64}/m);
-      const r = await runCli([
-        "mount",
-        "--plain",
-        "--config",
-        `${f.tmp}/overlaybd.json`,
-        "--run-dir",
-        f.runDir,
-        `${host}/hello-world:obd2`,
-        f.mnt,
-      ]);
+      const r = await f.mountSource(`${host}/hello-world:obd2`);
       try {
         assert.equal(r.code, 0, r.stderr);
         assert.equal(await sha256(await Deno.readFile(`${f.mnt}/hello`)), HELLO_SHA);

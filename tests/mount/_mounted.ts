@@ -103,6 +103,7 @@ export async function withHelloRegistry(
         mounts.add(mnt);
         return runCli([
           "mount",
+          "--plain",
           "--config",
           `${tmp}/overlaybd.json`,
           "--run-dir",
