@@ -5,6 +5,7 @@
  * @module
  */
 
+import { registryConfigLines } from "../src/demo/registry_server.ts";
 import type { Netns } from "./_netns.ts";
 
 /** A running registry; `stop()` is idempotent. */
@@ -40,20 +41,7 @@ export async function startRegistryIn(
   const config = `${dir}/registry.yml`;
   await Deno.writeTextFile(
     config,
-    [
-      "version: 0.1",
-      "log:",
-      "  level: error",
-      "  accesslog:",
-      "    disabled: true",
-      "storage:",
-      "  filesystem:",
-      `    rootdirectory: ${dir}/storage`,
-      "http:",
-      `  addr: ${netns.nsAddr}:${port}`,
-      "  secret: overlaybd-bench-secret",
-      "",
-    ].join("\n"),
+    registryConfigLines(`${dir}/storage`, `${netns.nsAddr}:${port}`).join("\n") + "\n",
   );
   // `ip netns exec` and `exec` replace themselves, so the child is the registry itself.
   const child = new Deno.Command("ip", {

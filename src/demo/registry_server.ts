@@ -27,6 +27,30 @@ async function waitForPort(
 }
 
 /**
+ * The lines of a `docker-registry` config: filesystem storage under
+ * `storageDir` (deletes allowed), quiet logs, listening on `addr`. The
+ * `http:` section comes last, so callers may append its `tls:` lines and
+ * further top-level sections (`auth:`).
+ */
+export function registryConfigLines(storageDir: string, addr: string): string[] {
+  return [
+    "version: 0.1",
+    "log:",
+    "  level: error",
+    "  accesslog:",
+    "    disabled: true",
+    "storage:",
+    "  filesystem:",
+    `    rootdirectory: ${storageDir}`,
+    "  delete:",
+    "    enabled: true",
+    "http:",
+    `  addr: ${addr}`,
+    "  secret: overlaybd-local-secret",
+  ];
+}
+
+/**
  * Starts Debian's `docker-registry` on a free loopback port with its storage
  * under `dir`, for the demo to push to and mount from.
  *
@@ -39,8 +63,7 @@ export async function startLocalRegistry(dir: string): Promise<LocalRegistry> {
   const config = `${dir}/registry.yml`;
   await Deno.writeTextFile(
     config,
-    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/storage\n` +
-      `http:\n  addr: 127.0.0.1:${port}\n`,
+    registryConfigLines(`${dir}/storage`, `127.0.0.1:${port}`).join("\n") + "\n",
   );
   let child: Deno.ChildProcess;
   try {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { registryConfigLines } from "../../src/demo/registry_server.ts";
+
 /** A running registry; `stop()` is idempotent. */
 export interface RegistryServer {
   /** `127.0.0.1:<port>` */
@@ -57,21 +59,7 @@ export async function startRegistry(
   options: StartRegistryOptions = {},
 ): Promise<RegistryServer> {
   const port = options.port ?? freePort();
-  const lines = [
-    "version: 0.1",
-    "log:",
-    "  level: error",
-    "  accesslog:",
-    "    disabled: true",
-    "storage:",
-    "  filesystem:",
-    `    rootdirectory: ${dir}/storage`,
-    "  delete:",
-    "    enabled: true",
-    "http:",
-    `  addr: 127.0.0.1:${port}`,
-    "  secret: overlaybd-test-secret",
-  ];
+  const lines = registryConfigLines(`${dir}/storage`, `127.0.0.1:${port}`);
   if (options.tls) {
     lines.push("  tls:", `    certificate: ${options.tls.cert}`, `    key: ${options.tls.key}`);
   }
