@@ -8,7 +8,7 @@ import { conversionTime, convertLayer } from "./convert_layer.ts";
 import { inContext } from "./error_context.ts";
 import { openImageSink, storeImage } from "./image_sink.ts";
 import { type EndpointOptions, openSourceImage, type SourceOptions } from "./image_source.ts";
-import { chainIds } from "./layer_chain.ts";
+import { chainIds } from "../oci/mod.ts";
 import { reuseLayer } from "./layer_dedup.ts";
 import { reuseManifest } from "./manifest_dedup.ts";
 import { readSourceIndex } from "./source_index.ts";

@@ -5,7 +5,7 @@ import type { LayerBlob } from "../oci/mod.ts";
 import { type Descriptor, digestOf } from "../registry/mod.ts";
 import { applyLayer } from "./apply_layer.ts";
 import type { SourceImage } from "./image_source.ts";
-import { layerUuid } from "./layer_chain.ts";
+import { layerUuid } from "./layer_uuid.ts";
 
 /** What {@linkcode convertLayer} needs besides the layer. */
 export interface LayerJob {

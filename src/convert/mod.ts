@@ -40,7 +40,7 @@ export {
   type SourceImage,
   type SourceOptions,
 } from "./image_source.ts";
-export { chainIds, layerUuid } from "./layer_chain.ts";
+export { layerUuid } from "./layer_uuid.ts";
 export { readLayoutBlob, resolveLayoutImage } from "./layout_image.ts";
 export { layoutBlobPath, type LayoutRef, parseLayoutRef, REF_NAME } from "./oci_layout.ts";
 export type {

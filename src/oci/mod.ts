@@ -7,4 +7,5 @@
 
 export * as labels from "./labels.ts";
 export { buildOverlaybdImage, type BuiltImage, type LayerBlob } from "./overlaybd_image.ts";
+export { chainIds } from "./chain_id.ts";
 export { type OverlaybdLayer, overlaybdLayers } from "./overlaybd_layers.ts";

@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  chainIds,
-  convertImage,
-  layoutBlobPath,
-  SqliteConversionStore,
-} from "../../src/convert/mod.ts";
+import { convertImage, layoutBlobPath, SqliteConversionStore } from "../../src/convert/mod.ts";
+import { chainIds } from "../../src/oci/mod.ts";
 import { blobExists, OCI_MANIFEST, openRepository } from "../../src/registry/mod.ts";
 import { runCli, sha256, withTempDir } from "../_helpers.ts";
 import { HELLO_SHA, isMounted, withHelloRegistry } from "../mount/_mounted.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chainIds, layerUuid } from "../../src/convert/mod.ts";
+import { chainIds } from "../../src/oci/mod.ts";
 import { InvalidArgumentError } from "../../src/errors.ts";
 import { sha256 } from "../_helpers.ts";
 
@@ -14,10 +14,4 @@ Deno.test("chainIds() hashes the previous chainID and the diffID joined by a spa
 
 Deno.test("chainIds() throws InvalidArgumentError when a diffID is not a digest", async () => {
   await assert.rejects(chainIds([A, "nope"]), InvalidArgumentError);
-});
-
-Deno.test("layerUuid() formats the first 32 hex digits as 8-4-4-4-12", () => {
-  const id = `sha256:0123456789abcdef${"f".repeat(48)}`;
-  assert.equal(layerUuid(id), "01234567-89ab-cdef-ffff-ffffffffffff");
-  assert.throws(() => layerUuid("sha256:xyz"), InvalidArgumentError);
 });
