@@ -10,6 +10,7 @@ APT_PACKAGES=(
   liblz4-dev libzstd-dev libext2fs-dev libfuse3-dev fuse3 e2fsprogs
   docker-registry apache2-utils fio
   zstd openssl python3
+  containerd runc busybox-static
 )
 
 missing=()
@@ -29,6 +30,8 @@ if ! [ -x "$DENO" ] || [ "$("$DENO" --version | awk 'NR==1{print $2}')" != "$DEN
   echo "setup: installing deno $DENO_VERSION from npm" >&2
   npm install --silent --no-audit --no-fund --prefix .tools "deno@$DENO_VERSION" >/dev/null 2>&1
 fi
+
+bash scripts/gen_proto.sh --install
 
 make -s -C native
 "$DENO" install --quiet

@@ -7,6 +7,8 @@ import { registerDemo } from "./demo.ts";
 import { registerInspect } from "./inspect.ts";
 import { registerMount } from "./mount.ts";
 import { registerObdconv } from "./obdconv.ts";
+import { registerRpull } from "./rpull.ts";
+import { registerSnapshotter } from "./snapshotter.ts";
 import { registerZfile } from "./zfile.ts";
 
 /** Version printed by `overlaybd --version`. */
@@ -32,6 +34,8 @@ export function buildProgram(): Command {
   registerCat(program);
   registerMount(program);
   registerObdconv(program);
+  registerSnapshotter(program);
+  registerRpull(program);
   registerDemo(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

@@ -8,10 +8,17 @@
  * @module
  */
 
-export { type MountInfo, type MountRequest } from "./device_service.ts";
+export {
+  DeviceService,
+  type DeviceServiceParts,
+  type MountInfo,
+  type MountRequest,
+} from "./device_service.ts";
 export { deviceConfigForImage } from "./device_config_for_image.ts";
 export { forceUnmount } from "./force_unmount.ts";
+export { repoBlobUrlOf } from "./image_source.ts";
 export { callDaemon, waitForDaemonExit } from "./mount_client.ts";
 export { runMountDaemon } from "./mount_daemon.ts";
 export { DEFAULT_RUN_DIR, type MountState, readState } from "./mount_state.ts";
+export { credentialsFor } from "./registry_pool.ts";
 export { daemonStarter } from "./start_daemon.ts";

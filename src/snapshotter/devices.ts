@@ -1,0 +1,171 @@
+import { openBlobCache, openRemoteBlobSource } from "../cache/mod.ts";
+import type { GlobalConfig } from "../config/mod.ts";
+import { loopBackingFile, openDeviceHost, unmount } from "../device/mod.ts";
+import { FailedPreconditionError, UnavailableError } from "../errors.ts";
+import { DeviceService, forceUnmount } from "../mount/mod.ts";
+import { mountAt, type MountEntry, readMountTable } from "./mount_table.ts";
+
+/**
+ * The devices behind overlaybd snapshots: each is described by a
+ * `config.v1.json` and its filesystem is mounted read-only on a directory.
+ * The snapshotter names a device by that directory.
+ */
+export interface SnapshotDevices {
+  /**
+   * Attaches the device described by configPath and mounts its filesystem
+   * read-only on mountpoint. Attaching what this object attached already is
+   * a no-op; a stale mount left on mountpoint is cleared first.
+   */
+  attach(configPath: string, mountpoint: string): Promise<void>;
+  /**
+   * Unmounts mountpoint and releases its device; nothing mounted is fine.
+   *
+   * @throws {UnavailableError} when the filesystem is busy (an overlay still uses it)
+   */
+  detach(mountpoint: string): Promise<void>;
+  /**
+   * After a restart: whether the device mounted on mountpoint still works.
+   * A stale mount (its serving process died) is unmounted lazily, so that
+   * mountpoint can be attached again, and its loop device released once
+   * nothing holds it; the answer is then false.
+   */
+  recover(mountpoint: string): Promise<boolean>;
+  /** Bytes fetched from registries by the devices attached now. */
+  bytesFetched(): number;
+  /** Unmounts and detaches everything this object attached; idempotent. */
+  close(): Promise<void>;
+}
+
+async function run(cmd: string, args: string[]): Promise<boolean> {
+  const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
+  return out.success;
+}
+
+/** Whether the filesystem of `m` still answers: its loop device's file and its root readable. */
+async function healthy(m: MountEntry): Promise<boolean> {
+  try {
+    if (/^\/dev\/loop\d+$/.test(m.source)) {
+      const file = await loopBackingFile(m.source);
+      if (file === undefined) return false;
+      await Deno.stat(file.replace(/ \(deleted\)$/, ""));
+    }
+    for await (const _ of Deno.readDir(m.mountpoint)) break;
+    return true;
+  } catch {
+    return false; // ENOTCONN from a FUSE file whose daemon is gone, EIO from the filesystem
+  }
+}
+
+/** A mount on `dir` not made by this process: unmount it, then free its loop device and state. */
+async function release(runDir: string, dir: string, m: MountEntry, lazy: boolean): Promise<void> {
+  if (lazy) await run("umount", ["-l", dir]);
+  else await unmount(dir);
+  const loopDevice = /^\/dev\/loop\d+$/.test(m.source) ? m.source : "";
+  await forceUnmount(runDir, { dir, pid: 0, source: "", fuseDir: "", loopDevice });
+}
+
+/** A FUSE directory left by a dead process is unmounted lazily; a live one is refused. */
+async function clearFuseDir(fuseDir: string): Promise<void> {
+  const m = mountAt(await readMountTable(), fuseDir);
+  if (!m) return;
+  if (await healthy(m)) {
+    throw new FailedPreconditionError(
+      `device directory ${fuseDir} is served by a running process; stop it or use another run directory`,
+    );
+  }
+  await run("umount", ["-l", fuseDir]);
+}
+
+class ServiceDevices implements SnapshotDevices {
+  readonly #service: DeviceService;
+  readonly #runDir: string;
+  readonly #close: () => Promise<void>;
+  readonly #mine = new Set<string>();
+  #closed?: Promise<void>;
+
+  constructor(service: DeviceService, runDir: string, close: () => Promise<void>) {
+    this.#service = service;
+    this.#runDir = runDir;
+    this.#close = close;
+  }
+
+  async attach(configPath: string, mountpoint: string): Promise<void> {
+    if (this.#closed) throw new UnavailableError(`attach ${mountpoint}: devices are closed`);
+    if (this.#mine.has(mountpoint)) return;
+    const stale = mountAt(await readMountTable(), mountpoint);
+    if (stale) await release(this.#runDir, mountpoint, stale, true);
+    await this.#service.mount({ source: configPath, dir: mountpoint });
+    this.#mine.add(mountpoint);
+  }
+
+  async detach(mountpoint: string): Promise<void> {
+    if (this.#mine.has(mountpoint)) {
+      await this.#service.unmount(mountpoint);
+      this.#mine.delete(mountpoint);
+      return;
+    }
+    const m = mountAt(await readMountTable(), mountpoint);
+    if (m) await release(this.#runDir, mountpoint, m, false);
+  }
+
+  async recover(mountpoint: string): Promise<boolean> {
+    if (this.#mine.has(mountpoint)) return true;
+    const m = mountAt(await readMountTable(), mountpoint);
+    if (m && await healthy(m)) return true;
+    if (m) await release(this.#runDir, mountpoint, m, true);
+    else {await forceUnmount(this.#runDir, {
+        dir: mountpoint,
+        pid: 0,
+        source: "",
+        fuseDir: "",
+        loopDevice: "",
+      });}
+    return false;
+  }
+
+  bytesFetched(): number {
+    return this.#service.bytesFetched();
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+}
+
+/**
+ * Opens the devices of a snapshotter the way `overlaybd mountd` builds its
+ * own: a blob cache from `global.cacheConfig`, the fetch bridge, one FUSE
+ * directory at `<runDir>/fuse` (a stale one from a dead process is
+ * unmounted lazily first) and a {@linkcode DeviceService} keeping mount
+ * state under `runDir`.
+ *
+ * @throws {FailedPreconditionError} when another live process serves `<runDir>/fuse`
+ * @throws {UnavailableError} when FUSE cannot be mounted (not root, no /dev/fuse)
+ */
+export async function openSnapshotDevices(
+  global: GlobalConfig,
+  runDir: string,
+  log: (line: string) => void,
+): Promise<SnapshotDevices> {
+  const fuseDir = `${runDir}/fuse`;
+  await Deno.mkdir(runDir, { recursive: true });
+  await clearFuseDir(fuseDir);
+  const source = openRemoteBlobSource();
+  const cache = openBlobCache(global.cacheConfig);
+  let host;
+  try {
+    host = await openDeviceHost({ fuseDir });
+  } catch (err) {
+    cache.close();
+    await source.close();
+    throw err;
+  }
+  const service = new DeviceService({ global, host, cache, source, runDir, log });
+  return new ServiceDevices(service, runDir, async () => {
+    await service.close();
+    await host.close().catch((err) => log(`close devices: ${(err as Error).message}`));
+    cache.close();
+    await source.close();
+  });
+}

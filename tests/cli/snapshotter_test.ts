@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import { openRepository, parseReference, resolveImage } from "../../src/registry/mod.ts";
+import { runCli, withTempDir } from "../_helpers.ts";
+import { OS_RELEASE_LINE, pushBusyboxImage } from "../containerd/_busybox_image.ts";
+import { type ContainerdFixture, withContainerd } from "../containerd/_containerd.ts";
+import { cachedBytes } from "../mount/_mounted.ts";
+import { startRegistry } from "../registry/_registry.ts";
+import { type SnapshotterDaemon, withSnapshotterDaemon } from "./_snapshotter_daemon.ts";
+
+const root = Deno.uid() === 0;
+/** Incompressible bytes in the image that no container here reads. */
+const BALLAST = 48 << 20;
+
+interface Scene {
+  plainRef: string;
+  obdRef: string;
+  /** Bytes of the overlaybd image's layer blobs. */
+  obdBytes: number;
+  daemon: SnapshotterDaemon;
+  ctd: ContainerdFixture;
+}
+
+/**
+ * A registry with a busybox image (plain) and its overlaybd conversion, our
+ * snapshotter, and containerd using it as the proxy snapshotter `overlaybd`.
+ */
+async function withScene(fn: (scene: Scene) => Promise<void>): Promise<void> {
+  await withTempDir(async (tmp) => {
+    const registry = await startRegistry(tmp);
+    try {
+      const { ref: plainRef } = await pushBusyboxImage(tmp, registry.host, "busybox", "plain", {
+        ballastBytes: BALLAST,
+      });
+      const obdRef = `${registry.host}/busybox:obd`;
+      const conv = await runCli(["obdconv", "--plain", "--no-dedup", plainRef, obdRef]);
+      assert.equal(conv.code, 0, conv.stderr);
+      const repo = openRepository(parseReference(obdRef), { plain: true });
+      const { manifest } = await resolveImage(repo, "obd").finally(() => repo.close());
+      const obdBytes = manifest.layers.reduce((n, l) => n + l.size, 0);
+
+      await withSnapshotterDaemon(tmp, { insecureHosts: [registry.host] }, async (daemon) => {
+        await withContainerd(
+          { proxySnapshotters: { overlaybd: daemon.address } },
+          (ctd) => fn({ plainRef, obdRef, obdBytes, daemon, ctd }),
+        );
+      });
+    } finally {
+      await registry.stop();
+    }
+  });
+}
+
+async function rpull(scene: Scene): Promise<void> {
+  const { ctd, obdRef } = scene;
+  const out = await runCli([
+    "rpull",
+    "--plain",
+    "--address",
+    ctd.address,
+    "--namespace",
+    ctd.namespace,
+    obdRef,
+  ]);
+  assert.equal(out.code, 0, out.stderr);
+}
+
+function ctrRun(ctd: ContainerdFixture, ref: string, id: string, cmd: string[], detach = false) {
+  return ctd.ctr([
+    "run",
+    ...(detach ? ["-d"] : ["--rm"]),
+    ...ctd.runFlags,
+    "--snapshotter",
+    "overlaybd",
+    ref,
+    id,
+    ...cmd,
+  ]);
+}
+
+async function snapshotList(ctd: ContainerdFixture): Promise<string> {
+  const out = await ctd.ctr(["snapshots", "--snapshotter", "overlaybd", "ls"]);
+  assert.equal(out.code, 0, out.stderr);
+  return out.stdout.split("\n").sort().join("\n");
+}
+
+/**
+ * Retries `fn` for up to 30 s: containerd redials a proxy snapshotter that
+ * went away with gRPC's connection backoff and fails calls meanwhile.
+ */
+async function afterReconnect<T>(fn: () => Promise<T>): Promise<T> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > until || !/connection refused|unavailable/i.test(String(err))) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+Deno.test({
+  name: "rpull then ctr run starts an overlaybd image reading a small part of it",
+  ignore: !root,
+  fn: () =>
+    withScene(async (scene) => {
+      const { ctd, obdRef, obdBytes, daemon } = scene;
+      await rpull(scene);
+      assert.equal(await cachedBytes(daemon.cacheDir).catch(() => 0), 0, "rpull fetched layers");
+
+      const run = await ctrRun(ctd, obdRef, "c1", ["cat", "/etc/os-release"]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, new RegExp(OS_RELEASE_LINE));
+
+      const fetched = await cachedBytes(daemon.cacheDir);
+      assert.ok(fetched > 0, "the container read nothing through the cache");
+      assert.ok(
+        fetched < obdBytes / 10,
+        `fetched ${fetched} bytes of a ${obdBytes}-byte image: not lazy`,
+      );
+    }),
+});
+
+Deno.test({
+  name: "a plain OCI image pulled by ctr runs through the overlaybd snapshotter on overlayfs",
+  ignore: !root,
+  fn: () =>
+    withScene(async ({ ctd, plainRef }) => {
+      const pull = await ctd.ctr([
+        "image",
+        "pull",
+        "--plain-http",
+        "--snapshotter",
+        "overlaybd",
+        plainRef,
+      ]);
+      assert.equal(pull.code, 0, pull.stderr);
+      const run = await ctrRun(ctd, plainRef, "p1", ["cat", "/etc/os-release"]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, new RegExp(OS_RELEASE_LINE));
+      assert.match(await snapshotList(ctd), /Committed/);
+    }),
+});
+
+Deno.test({
+  name:
+    "snapshotter killed with SIGKILL while a container runs: restart keeps state, new containers start",
+  ignore: !root,
+  fn: () =>
+    withScene(async (scene) => {
+      const { ctd, obdRef, daemon } = scene;
+      await rpull(scene);
+      const bg = await ctrRun(ctd, obdRef, "c2", ["sleep", "600"], true);
+      assert.equal(bg.code, 0, bg.stderr);
+      const before = await snapshotList(ctd);
+
+      await daemon.kill();
+      await daemon.restart();
+
+      assert.equal(await afterReconnect(() => snapshotList(ctd)), before);
+      const run = await ctrRun(ctd, obdRef, "c3", ["cat", "/etc/os-release"]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, new RegExp(OS_RELEASE_LINE));
+
+      const kill = await ctd.ctr(["tasks", "kill", "-s", "SIGKILL", "c2"]);
+      assert.equal(kill.code, 0, kill.stderr);
+      const exited = Date.now() + 10_000;
+      while ((await ctd.ctr(["tasks", "delete", "c2"])).code !== 0 && Date.now() < exited) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const rm = await ctd.ctr(["containers", "rm", "c2"]);
+      assert.equal(rm.code, 0, rm.stderr);
+    }),
+});
