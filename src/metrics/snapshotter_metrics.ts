@@ -13,8 +13,11 @@ import { monotonic } from "./monotonic.ts";
 export interface MetricSources {
   /** Bytes received from registries since the daemon started (e.g. `RemoteBlobSource.stats().bytesFetched`). */
   registryBytesFetched?: () => number;
-  /** Page counters of the blob cache (e.g. `BlobCache.stats()`). */
-  blobCache?: () => Pick<CacheStats, "hits" | "misses">;
+  /**
+   * Page counters of the blob cache (e.g. `BlobCache.stats()`); `prefetchHits`,
+   * when the cache counts them, adds to `overlaybd_prefetch_hits_total`.
+   */
+  blobCache?: () => Pick<CacheStats, "hits" | "misses"> & { prefetchHits?: number };
 }
 
 /**
@@ -28,7 +31,7 @@ export interface MetricSources {
  * | `overlaybd_registry_bytes_fetched_total` | counter | {@linkcode MetricSources.registryBytesFetched} |
  * | `overlaybd_blob_cache_hits_total`, `…_misses_total` | counter (pages) | {@linkcode MetricSources.blobCache} |
  * | `overlaybd_device_read_latency_seconds` | histogram, 10 µs × 2^k, 24 buckets | {@linkcode SnapshotterMetrics.observeDeviceRead} |
- * | `overlaybd_prefetch_hits_total` | counter | {@linkcode SnapshotterMetrics.countPrefetchHits} |
+ * | `overlaybd_prefetch_hits_total` | counter | {@linkcode SnapshotterMetrics.countPrefetchHits} and `MetricSources.blobCache().prefetchHits` |
  *
  * `function` is the method's short name (`Prepare`, `Stat`, …), as upstream.
  */
@@ -119,12 +122,14 @@ export function createSnapshotterMetrics(sources: MetricSources = {}): Snapshott
     buckets: READ_BUCKETS,
     registers: [registry],
   });
-  const prefetchHits = new Counter({
-    name: "overlaybd_prefetch_hits_total",
-    help: "Reads served by prefetched data.",
-    registers: [registry],
-  });
   const { registryBytesFetched, blobCache } = sources;
+  let prefetchHits = 0;
+  sampledCounter(
+    registry,
+    "overlaybd_prefetch_hits_total",
+    "Reads served by prefetched data.",
+    () => prefetchHits + (blobCache?.().prefetchHits ?? 0),
+  );
   if (registryBytesFetched) {
     sampledCounter(
       registry,
@@ -166,7 +171,7 @@ export function createSnapshotterMetrics(sources: MetricSources = {}): Snapshott
       readLatency.observe(seconds);
     },
     countPrefetchHits(n = 1) {
-      prefetchHits.inc(n);
+      prefetchHits += n;
     },
     render: () => registry.metrics(),
     contentType: registry.contentType,

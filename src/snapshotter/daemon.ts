@@ -76,6 +76,7 @@ export async function runSnapshotter(options: SnapshotterDaemonOptions): Promise
     });
   const metrics = createSnapshotterMetrics({
     registryBytesFetched: () => devices.bytesFetched(),
+    blobCache: () => devices.cacheStats(),
   });
   const grpc = serveGrpc(
     { path: config.address },

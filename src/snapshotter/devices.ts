@@ -1,4 +1,4 @@
-import { openBlobCache, openRemoteBlobSource } from "../cache/mod.ts";
+import { type CacheStats, openBlobCache, openRemoteBlobSource } from "../cache/mod.ts";
 import type { GlobalConfig } from "../config/mod.ts";
 import { loopBackingFile, openDeviceHost, unmount } from "../device/mod.ts";
 import { FailedPreconditionError, UnavailableError } from "../errors.ts";
@@ -32,6 +32,8 @@ export interface SnapshotDevices {
   recover(mountpoint: string): Promise<boolean>;
   /** Bytes fetched from registries by the devices attached now. */
   bytesFetched(): number;
+  /** Page counters of the blob cache since the devices were opened. */
+  cacheStats(): CacheStats;
   /** Unmounts and detaches everything this object attached; idempotent. */
   close(): Promise<void>;
 }
@@ -80,12 +82,19 @@ class ServiceDevices implements SnapshotDevices {
   readonly #service: DeviceService;
   readonly #runDir: string;
   readonly #close: () => Promise<void>;
+  readonly #stats: () => CacheStats;
   readonly #mine = new Set<string>();
   #closed?: Promise<void>;
 
-  constructor(service: DeviceService, runDir: string, close: () => Promise<void>) {
+  constructor(
+    service: DeviceService,
+    runDir: string,
+    stats: () => CacheStats,
+    close: () => Promise<void>,
+  ) {
     this.#service = service;
     this.#runDir = runDir;
+    this.#stats = stats;
     this.#close = close;
   }
 
@@ -127,6 +136,10 @@ class ServiceDevices implements SnapshotDevices {
     return this.#service.bytesFetched();
   }
 
+  cacheStats(): CacheStats {
+    return this.#stats();
+  }
+
   close(): Promise<void> {
     this.#closed ??= this.#close();
     return this.#closed;
@@ -162,7 +175,7 @@ export async function openSnapshotDevices(
     throw err;
   }
   const service = new DeviceService({ global, host, cache, source, runDir, log });
-  return new ServiceDevices(service, runDir, async () => {
+  return new ServiceDevices(service, runDir, () => cache.stats(), async () => {
     await service.close();
     await host.close().catch((err) => log(`close devices: ${(err as Error).message}`));
     cache.close();

@@ -67,7 +67,8 @@ async function rpull(scene: Scene): Promise<void> {
 function ctrRun(ctd: ContainerdFixture, ref: string, id: string, cmd: string[], detach = false) {
   return ctd.ctr([
     "run",
-    ...(detach ? ["-d"] : ["--rm"]),
+    // A detached task gets no stdio: ctr exits at once and must not take the task's pipes along.
+    ...(detach ? ["-d", "--null-io"] : ["--rm"]),
     ...ctd.runFlags,
     "--snapshotter",
     "overlaybd",
@@ -152,6 +153,18 @@ Deno.test({
       await rpull(scene);
       const bg = await ctrRun(ctd, obdRef, "c2", ["sleep", "600"], true);
       assert.equal(bg.code, 0, bg.stderr);
+      // Up means past its start: a process still paging in its binary when the
+      // snapshotter dies gets SIGBUS, since the device's server is gone.
+      const probe = await ctd.ctr([
+        "tasks",
+        "exec",
+        "--exec-id",
+        "probe",
+        "c2",
+        "cat",
+        "/etc/os-release",
+      ]);
+      assert.equal(probe.code, 0, probe.stderr);
       const before = await snapshotList(ctd);
 
       await daemon.kill();

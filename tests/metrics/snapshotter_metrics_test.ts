@@ -88,6 +88,15 @@ Deno.test("createSnapshotterMetrics() records device reads, prefetch hits and li
   assert.equal(m.alive, false);
 });
 
+Deno.test("createSnapshotterMetrics() adds the blob cache's prefetch hits to those counted", async () => {
+  const cache = { hits: 1, misses: 1, prefetchHits: 10 };
+  const m = createSnapshotterMetrics({ blobCache: () => cache });
+  m.countPrefetchHits(2);
+  assert.equal(sample(await m.render(), "overlaybd_prefetch_hits_total"), 12);
+  cache.prefetchHits = 15;
+  assert.equal(sample(await m.render(), "overlaybd_prefetch_hits_total"), 17);
+});
+
 Deno.test("createSnapshotterMetrics() keeps each daemon's series apart", async () => {
   const a = createSnapshotterMetrics();
   const b = createSnapshotterMetrics();
