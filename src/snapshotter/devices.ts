@@ -30,7 +30,7 @@ export interface SnapshotDevices {
    * nothing holds it; the answer is then false.
    */
   recover(mountpoint: string): Promise<boolean>;
-  /** Bytes fetched from registries by the devices attached now. */
+  /** Bytes fetched from registries since the devices were opened. */
   bytesFetched(): number;
   /** Page counters of the blob cache since the devices were opened. */
   cacheStats(): CacheStats;
@@ -78,23 +78,29 @@ async function clearFuseDir(fuseDir: string): Promise<void> {
   await run("umount", ["-l", fuseDir]);
 }
 
+/** Totals of the data plane behind the devices, kept across attach and detach. */
+interface DeviceCounters {
+  bytesFetched(): number;
+  cache(): CacheStats;
+}
+
 class ServiceDevices implements SnapshotDevices {
   readonly #service: DeviceService;
   readonly #runDir: string;
   readonly #close: () => Promise<void>;
-  readonly #stats: () => CacheStats;
+  readonly #counters: DeviceCounters;
   readonly #mine = new Set<string>();
   #closed?: Promise<void>;
 
   constructor(
     service: DeviceService,
     runDir: string,
-    stats: () => CacheStats,
+    counters: DeviceCounters,
     close: () => Promise<void>,
   ) {
     this.#service = service;
     this.#runDir = runDir;
-    this.#stats = stats;
+    this.#counters = counters;
     this.#close = close;
   }
 
@@ -133,11 +139,11 @@ class ServiceDevices implements SnapshotDevices {
   }
 
   bytesFetched(): number {
-    return this.#service.bytesFetched();
+    return this.#counters.bytesFetched();
   }
 
   cacheStats(): CacheStats {
-    return this.#stats();
+    return this.#counters.cache();
   }
 
   close(): Promise<void> {
@@ -175,7 +181,8 @@ export async function openSnapshotDevices(
     throw err;
   }
   const service = new DeviceService({ global, host, cache, source, runDir, log });
-  return new ServiceDevices(service, runDir, () => cache.stats(), async () => {
+  const counters = { bytesFetched: () => source.stats().bytesFetched, cache: () => cache.stats() };
+  return new ServiceDevices(service, runDir, counters, async () => {
     await service.close();
     await host.close().catch((err) => log(`close devices: ${(err as Error).message}`));
     cache.close();

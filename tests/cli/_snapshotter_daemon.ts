@@ -8,6 +8,7 @@
  */
 
 import { unmountUnder } from "../containerd/_teardown.ts";
+import { freePort } from "../registry/_registry.ts";
 
 /** A running snapshotter daemon. */
 export interface SnapshotterDaemon {
@@ -15,6 +16,8 @@ export interface SnapshotterDaemon {
   address: string;
   /** Blob cache directory (cacheConfig.cacheDir). */
   cacheDir: string;
+  /** Its Prometheus page (exporterConfig on a free port of 127.0.0.1). */
+  metricsUrl: string;
   /** SIGKILLs the process (no cleanup of its own). */
   kill(): Promise<void>;
   /** Starts it again on the same root and socket. */
@@ -73,10 +76,12 @@ export async function withSnapshotterDaemon<T>(
   const address = `${dir}/snapshotter.sock`;
   const cacheDir = `${dir}/cache`;
   const logPath = `${dir}/snapshotter.log`;
+  const metricsPort = freePort();
   await Deno.writeTextFile(
     `${dir}/snapshotter.json`,
     JSON.stringify({
       mirrorRegistry: (options.insecureHosts ?? []).map((host) => ({ host, insecure: true })),
+      exporterConfig: { enable: true, port: metricsPort },
     }),
   );
   await Deno.writeTextFile(
@@ -121,6 +126,7 @@ export async function withSnapshotterDaemon<T>(
     root,
     address,
     cacheDir,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     kill,
     restart: start,
     log: () => Deno.readTextFile(logPath).catch(() => ""),
