@@ -1,123 +1,149 @@
-/**
- * The end-to-end demo on built-in defaults: build an ext4 image of sample
- * files, turn it into an overlaybd layer blob (writable layer → commit →
- * ZFile → tar), read it back through the merged view and check that every
- * byte and a file inside the filesystem survived; then serve it from a local
- * registry, mount it lazily and read the file through the kernel.
- *
- * @module
- */
-
-import { createWritableLayer } from "../../ffi/lsmt.ts";
-import { commitLayer, exportView, importRaw, inspectFile, openView } from "../layer/mod.ts";
-import { CorruptDataError } from "../errors.ts";
-import { runTool } from "./run_tool.ts";
-import { serveAndMountLazily } from "./serve_lazily.ts";
+import { convertImage } from "../convert/mod.ts";
+import { InvalidArgumentError, UnavailableError } from "../errors.ts";
+import { type ContainerRun, containerSkipReason, runInContainer } from "./container_run.ts";
+import { mountsUnder, unmountUnder } from "./host_cleanup.ts";
+import { openInterrupt } from "./interrupt.ts";
+import { type LazyRead, readLazily } from "./lazy_read.ts";
+import { pushSampleImage } from "./push_image.ts";
+import { startLocalRegistry } from "./registry_server.ts";
+import { buildSampleImage } from "./sample_image.ts";
+import { amount, stepLine, stepper } from "./steps.ts";
+import { openTeardown } from "./teardown.ts";
 
 /** Options of {@linkcode runDemo}. */
 export interface DemoOptions {
-  /** Where to build; a new temporary directory when omitted. */
+  /** Where to work (new or empty); a new temporary directory when omitted. Kept when given. */
   workdir?: string;
-  /** Keep the work directory afterwards. */
+  /** Keep the temporary directory. */
   keep?: boolean;
-  /** Progress lines go here. */
+  /** Progress lines go here (default stdout). */
   log?: (line: string) => void;
 }
 
-const IMAGE_MIB = 64;
-const GREETING = "Hello from an overlaybd layer!\n";
-
-async function sha256Hex(path: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+/** What the demo made and measured. */
+export interface DemoResult {
+  /** The sample image in the local registry, and its overlaybd conversion. */
+  source: string;
+  converted: string;
+  /** Bytes of the converted image's layer blobs. */
+  imageBytes: number;
+  /** The lazy mount; absent when skipped. */
+  mount?: LazyRead;
+  /** The container run; absent when skipped. */
+  container?: ContainerRun;
+  /** One line per part that was skipped, saying why. */
+  skipped: string[];
 }
 
-async function makeRootfs(dir: string): Promise<void> {
-  await Deno.mkdir(`${dir}/etc`, { recursive: true });
-  await Deno.mkdir(`${dir}/bin`, { recursive: true });
-  await Deno.writeTextFile(`${dir}/hello.txt`, GREETING);
-  await Deno.writeTextFile(`${dir}/etc/motd`, "overlaybd demo image\n".repeat(100));
-  // Real binaries give the compressor realistic input.
-  for (const bin of ["/usr/bin/ls", "/usr/bin/bash", "/usr/bin/tar", "/usr/bin/make"]) {
-    try {
-      await Deno.copyFile(bin, `${dir}/bin/${bin.split("/").pop()}`);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-    }
+/** The line of a skipped part. */
+const skip = (why: string) => `skipped ${why}`;
+
+/**
+ * Makes `dir` unless it exists; an existing one must be empty (state of an
+ * earlier run would confuse containerd and the snapshotter).
+ */
+async function emptyDir(dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  for await (const _ of Deno.readDir(dir)) {
+    throw new InvalidArgumentError(`--workdir ${dir} is not empty: give a new or empty directory`);
   }
 }
 
-/** Runs the demo; resolves with the blob path when every check passed. */
-export async function runDemo(options: DemoOptions = {}): Promise<string> {
+/** Removes the work directory, unless something is still mounted in it. */
+async function removeWorkdir(work: string): Promise<void> {
+  await unmountUnder(work);
+  const left = await mountsUnder(work);
+  if (left.length) throw new UnavailableError(`${left[0]} is still mounted: ${work} is kept`);
+  await Deno.remove(work, { recursive: true });
+}
+
+/**
+ * The demo on built-in defaults, each step one line with its time: builds
+ * a sample OCI image (busybox-static, sample files, a 32 MiB data file, a
+ * whiteout), pushes it to a local docker-registry, converts it with
+ * `obdconv`'s {@linkcode convertImage}, mounts the result lazily and checks
+ * its files (as root), and runs it in a container through `overlaybd
+ * snapshotter`, a private containerd and `rpull` (as root, with containerd
+ * and runc installed). Everything it starts is stopped and removed at the
+ * end, on failure and on Ctrl-C too.
+ *
+ * @throws the first failed check or step (also when a teardown step failed)
+ */
+export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const log = options.log ?? console.log;
+  if (options.workdir) await emptyDir(options.workdir);
   const work = options.workdir ?? await Deno.makeTempDir({ prefix: "overlaybd-demo-" });
-  await Deno.mkdir(work, { recursive: true });
+  const interrupt = openInterrupt(log);
+  const teardown = openTeardown();
   const t0 = performance.now();
-  const step = (msg: string) => log(`[${((performance.now() - t0) / 1000).toFixed(2)}s] ${msg}`);
+  const step = stepper(log, interrupt, t0);
+  if (!options.workdir && !options.keep) {
+    teardown.defer("work directory", () => removeWorkdir(work));
+  }
+  const skipped: string[] = [];
+  let passed = false;
   try {
-    await makeRootfs(`${work}/rootfs`);
-    await runTool("mkfs.ext4", [
-      "-q",
-      "-F",
-      "-b",
-      "4096",
-      "-O",
-      "^has_journal",
-      "-d",
-      `${work}/rootfs`,
-      `${work}/raw.img`,
-      `${IMAGE_MIB}M`,
-    ]);
-    step(`built a ${IMAGE_MIB} MiB ext4 image of sample files: ${work}/raw.img`);
-
-    const layer = createWritableLayer(`${work}/writable_data`, `${work}/writable_index`, {
-      virtualSize: IMAGE_MIB << 20,
-    });
-    let stored: number;
-    try {
-      stored = importRaw(`${work}/raw.img`, layer);
-    } finally {
-      layer.close();
-    }
-    step(`wrote ${stored} non-zero bytes into a writable layer`);
-
-    const blob = `${work}/overlaybd.commit`;
-    const size = commitLayer(`${work}/writable_data`, `${work}/writable_index`, blob, {
-      zfile: { algorithm: "lz4" },
-      tar: true,
-      userTag: "overlaybd demo",
-    });
-    const info = inspectFile(blob);
-    step(
-      `committed the layer blob ${blob}: ${size} bytes (${info.chain.join(" → ")}, ` +
-        `${info.zfile?.blocks} ZFile blocks, ${info.lsmt?.records} LSMT records, ` +
-        `${(stored / size).toFixed(2)}x smaller than the data)`,
+    const sample = await step(
+      () => buildSampleImage(`${work}/sample`),
+      (s) =>
+        `built a sample OCI image in ${s.layout}: busybox-static + /etc/os-release; sample ` +
+        `files, a ${amount(s.dataFile.size)} data file and a whiteout of ${s.removed} ` +
+        `(2 gzip layers, ${amount(s.layers.reduce((n, l) => n + l.descriptor.size, 0))})`,
     );
+    const registry = await step(async () => {
+      const r = await startLocalRegistry(`${work}/registry`);
+      teardown.defer("docker-registry", () => r.stop());
+      return r;
+    }, (r) => `started docker-registry on ${r.host}`);
+    const source = `${registry.host}/demo/sample:oci`;
+    const converted = `${registry.host}/demo/sample:obd`;
+    await step(() => pushSampleImage(sample, source), (n) => `pushed ${source} (${amount(n)})`);
 
-    const image = openView([blob]);
-    try {
-      await exportView(image, `${work}/view.img`);
-    } finally {
-      image.close();
-    }
-    const [want, got] = [await sha256Hex(`${work}/raw.img`), await sha256Hex(`${work}/view.img`)];
-    if (want !== got) {
-      throw new CorruptDataError(`read-back view ${got} differs from the image ${want}`);
-    }
-    step(`read the whole device back through the layer: sha256 ${got.slice(0, 16)}… matches`);
-
-    const text = await runTool("debugfs", ["-R", "cat /hello.txt", `${work}/view.img`]);
-    if (text !== GREETING) throw new CorruptDataError(`/hello.txt reads ${JSON.stringify(text)}`);
-    step(`debugfs reads /hello.txt from the view: ${JSON.stringify(text.trim())}`);
+    const conversion = await step(
+      () => convertImage(source, converted, { plain: true, workdir: work }),
+      (r) =>
+        `converted it with obdconv to ${converted}: ${r.layers.length} layers, ` +
+        `${r.layers.map((l) => amount(l.size)).join(" + ")} of ZFile (lz4) blobs, ` +
+        `${r.blobsWritten} blobs stored, manifest ${r.manifestDigest.slice(0, 19)}…`,
+    );
+    const imageBytes = conversion.layers.reduce((n, l) => n + l.size, 0);
+    const result: DemoResult = { source, converted, imageBytes, skipped };
 
     if (Deno.uid() === 0) {
-      await serveAndMountLazily(work, blob, "hello.txt", GREETING, step);
+      result.mount = await readLazily(`${work}/mount`, converted, sample, imageBytes, {
+        step,
+        teardown,
+      });
     } else {
-      step("skipped serving and mounting: FUSE and loop devices need root");
+      skipped.push(
+        await step(() => Promise.resolve("lazy mount: FUSE and loop devices need root"), skip),
+      );
     }
-    step("demo passed");
-    return blob;
+
+    const why = containerSkipReason();
+    if (why) {
+      skipped.push(await step(() => Promise.resolve(`container run: ${why}`), skip));
+    } else {
+      result.container = await runInContainer(`${work}/containers`, converted, imageBytes, {
+        step,
+        teardown,
+        signal: interrupt.signal,
+      });
+    }
+    passed = true;
+    return result;
   } finally {
-    if (!options.keep && !options.workdir) await Deno.remove(work, { recursive: true });
+    const started = performance.now();
+    const failures = await teardown.run();
+    interrupt.close();
+    const text = failures.length
+      ? `teardown failed: ${failures.join("; ")}`
+      : "stopped and removed everything it started";
+    log(stepLine(t0, started, performance.now(), text));
+    if (passed && failures.length) {
+      // deno-lint-ignore no-unsafe-finally -- a leak must fail a demo whose checks passed
+      throw new UnavailableError(`teardown failed: ${failures.join("; ")}`);
+    }
+    if (passed) log(`demo passed${skipped.length ? ` (${skipped.length} parts skipped)` : ""}`);
   }
 }

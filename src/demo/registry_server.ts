@@ -1,21 +1,17 @@
-import { FailedPreconditionError, UnavailableError } from "../errors.ts";
+import { UnavailableError } from "../errors.ts";
+import { type DaemonProcess, spawnDaemon } from "./daemon_process.ts";
 
 /** A running local registry. */
 export interface LocalRegistry {
   /** `127.0.0.1:<port>` */
   host: string;
+  /** Stops it; idempotent. */
   stop(): Promise<void>;
 }
 
-async function waitForPort(
-  port: number,
-  child: Deno.ChildProcess,
-  timeoutMs: number,
-): Promise<void> {
-  let exited = false;
-  child.status.then(() => exited = true);
+async function waitForPort(port: number, daemon: DaemonProcess, timeoutMs: number) {
   const until = Date.now() + timeoutMs;
-  while (!exited && Date.now() < until) {
+  while (!daemon.exited() && Date.now() < until) {
     try {
       (await Deno.connect({ hostname: "127.0.0.1", port })).close();
       return;
@@ -23,7 +19,8 @@ async function waitForPort(
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  throw new UnavailableError(`docker-registry did not listen on 127.0.0.1:${port}`);
+  const log = (await daemon.log()).trim().split("\n").at(-1) ?? "";
+  throw new UnavailableError(`docker-registry did not listen on 127.0.0.1:${port}: ${log}`);
 }
 
 /**
@@ -52,43 +49,27 @@ export function registryConfigLines(storageDir: string, addr: string): string[] 
 
 /**
  * Starts Debian's `docker-registry` on a free loopback port with its storage
- * under `dir`, for the demo to push to and mount from.
+ * under `dir` (config and log there too), in a session of its own.
  *
  * @throws {FailedPreconditionError} when docker-registry is not installed
+ * @throws {UnavailableError} when it does not listen within 10 s
  */
 export async function startLocalRegistry(dir: string): Promise<LocalRegistry> {
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (probe.addr as Deno.NetAddr).port;
   probe.close();
   const config = `${dir}/registry.yml`;
+  await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(
     config,
     registryConfigLines(`${dir}/storage`, `127.0.0.1:${port}`).join("\n") + "\n",
   );
-  let child: Deno.ChildProcess;
+  const daemon = await spawnDaemon("docker-registry", ["serve", config], `${dir}/registry.log`);
   try {
-    child = new Deno.Command("docker-registry", {
-      args: ["serve", config],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-  } catch (cause) {
-    throw new FailedPreconditionError("docker-registry is not installed: run scripts/setup.sh", {
-      cause,
-    });
-  }
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* exited already */ }
-    await child.status;
-  };
-  try {
-    await waitForPort(port, child, 10_000);
+    await waitForPort(port, daemon, 10_000);
   } catch (err) {
-    await stop();
+    await daemon.stop();
     throw err;
   }
-  return { host: `127.0.0.1:${port}`, stop };
+  return { host: `127.0.0.1:${port}`, stop: () => daemon.stop() };
 }
