@@ -68,9 +68,13 @@ export interface CacheStats {
   evictions: number;
   /** Bytes of present pages now. */
   cachedBytes: number;
+  /** Bytes fetched for trace replay and list prefetch (background reads). */
+  prefetchBytes: number;
+  /** Pages prefetch brought in that a demand read then used, each counted once. */
+  prefetchHits: number;
 }
 
-const STATS_SIZE = 56;
+const STATS_SIZE = 72;
 
 function decodeStats(b: Uint8Array<ArrayBuffer>): CacheStats {
   const v = view(b);
@@ -82,6 +86,8 @@ function decodeStats(b: Uint8Array<ArrayBuffer>): CacheStats {
     misses: u64At(v, 32),
     evictions: u64At(v, 40),
     cachedBytes: u64At(v, 48),
+    prefetchBytes: u64At(v, 56),
+    prefetchHits: u64At(v, 64),
   };
 }
 

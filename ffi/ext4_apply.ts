@@ -30,6 +30,10 @@ const lib = lazyLibrary({
     result: "i32",
   },
   ext4_file_write: { parameters: ["pointer", "buffer", "usize"], result: "i32" },
+  ext4_write_file: {
+    parameters: ["pointer", "buffer", "u32", "u32", "u32", "i64", "buffer", "usize", "u32"],
+    result: "i32",
+  },
   ext4_file_end: { parameters: ["pointer"], result: "i32" },
   ext4_symlink: {
     parameters: ["pointer", "buffer", "buffer", "u32", "u32", "i64", "u32"],
@@ -207,6 +211,25 @@ export class Ext4Fs {
     check(rc, `create ${path}`);
     this.#file = new Ext4File(readPointer(out), path, () => this.#file = null);
     return this.#file;
+  }
+
+  /**
+   * {@linkcode createFile}, write and end in one call, for content at hand
+   * (most files of a layer are small).
+   */
+  writeFile(path: string, attr: EntryAttr, data: Uint8Array<ArrayBuffer>, flags = 0): void {
+    const rc = lib().ext4_write_file(
+      this.#handle.ptr,
+      cString(path),
+      attr.mode,
+      attr.uid,
+      attr.gid,
+      BigInt(attr.mtime),
+      data,
+      BigInt(data.byteLength),
+      flags,
+    );
+    check(rc, `write ${path}`);
   }
 
   /** Creates a symlink whose target is stored verbatim. */

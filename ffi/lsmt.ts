@@ -24,8 +24,10 @@ const lib = lazyLibrary({
   lsmt_rw_discard: { parameters: ["pointer", "u64", "u64", "u8"], result: "i32" },
   lsmt_rw_pread: { parameters: ["pointer", "buffer", "usize", "u64"], result: "i64" },
   lsmt_rw_header: { parameters: ["pointer"], result: "pointer" },
+  lsmt_rw_set_sync: { parameters: ["pointer", "i32"], result: "void" },
   lsmt_rw_close: { parameters: ["pointer"], result: "i32" },
   lsmt_commit: { parameters: ["pointer", "pointer", "buffer"], result: "i32" },
+  lsmt_seal: { parameters: ["buffer", "buffer"], result: "i64" },
 });
 
 /** LSMT header/trailer flag bits (spec §2.2). */
@@ -188,6 +190,19 @@ export class WritableLayer {
     check(rc, `commit ${this.name}`);
   }
 
+  /** The native pointer, for a call that borrows it (valid until closed or its owner closes). */
+  get ptr(): Deno.PointerObject {
+    return this.#handle.ptr;
+  }
+
+  /**
+   * `false` makes closing skip the fsync: for scratch layers committed and
+   * deleted at once, where forcing the data to disk first only costs time.
+   */
+  setSync(sync: boolean): void {
+    lib().lsmt_rw_set_sync(this.#handle.ptr, sync ? 1 : 0);
+  }
+
   /** Hands ownership to a native owner (an image). */
   take(): Deno.PointerObject {
     return this.#handle.take();
@@ -225,4 +240,19 @@ export function openWritableLayer(data: string, index: string): WritableLayer {
   const out = outPointer();
   check(lib().lsmt_rw_open(cString(data), cString(index), out), `open writable layer ${data}`);
   return new WritableLayer(readPointer(out), data);
+}
+
+/**
+ * Seals the writable layer `data` (+ `index`; ignored for a sparse layer) in
+ * place into a read-only layer (spec §2.8): its index and a trailer are
+ * appended to the data file. A file that already ends in this layer's seal
+ * is left as it is. Both paths are copied for the call only.
+ *
+ * @returns the number of index records of the sealed layer
+ * @throws {NotFoundError} when `data` does not exist
+ * @throws {CorruptDataError} when `data` is not a writable layer's data file
+ */
+export function sealWritableLayer(data: string, index: string): number {
+  const rc = lib().lsmt_seal(cString(data), cString(index));
+  return Number(check(rc, `seal ${data}`));
 }

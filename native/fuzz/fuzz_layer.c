@@ -1,5 +1,6 @@
 /* Fuzz entry for every decoder a layer blob passes through: tar wrapper,
- * ZFile, LSMT read-only layer and the stacked view. Arbitrary bytes must
+ * ZFile, LSMT read-only layer and the stacked view; and for the trace file
+ * decoder (spec §8.3), which reads files that come with images too. Arbitrary bytes must
  * give an error or data, never a crash, a hang or a sanitizer report.
  *
  * Built two ways: with clang -fsanitize=fuzzer for coverage-guided fuzzing
@@ -15,6 +16,7 @@
 #include "layer.h"
 #include "lsmt.h"
 #include "tar.h"
+#include "trace.h"
 #include "zfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -64,6 +66,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   tar_payload p;
   (void)tar_detect(&m.base, &p);
+
+  obd_trace_record recs[16];
+  (void)obd_trace_decode(data, size, recs, 16);
 
   obd_file *z = NULL;
   if (zfile_open(&m.base, 0, &z) == 0) {

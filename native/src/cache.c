@@ -17,6 +17,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "io_priority.h"
 #include "layer.h"
 #include "le.h"
 
@@ -73,6 +74,7 @@ typedef struct cache_page {
   cache_blob *blob;
   uint32_t pins;  /* reads copying from this page's bytes in the data file */
   uint8_t state;
+  uint8_t prefetched; /* fetched by a background read, no demand read since */
 } cache_page;
 
 /* A blob known to the cache: open (refs > 0, in `open`) or dormant (files on
@@ -128,8 +130,8 @@ struct blob_cache {
 
 static const obd_file_ops cache_file_ops;
 
-/* cache_stats crosses the FFI boundary as seven u64 (ffi/cache.ts). */
-_Static_assert(sizeof(cache_stats) == 56, "cache_stats layout");
+/* cache_stats crosses the FFI boundary as nine u64 (ffi/cache.ts). */
+_Static_assert(sizeof(cache_stats) == 72, "cache_stats layout");
 
 /* ---- small helpers ---- */
 
@@ -267,6 +269,7 @@ static void evict_page(blob_cache *c, cache_page *p) {
                   (off_t)(i << c->page_shift), (off_t)len);
   lru_unlink(p);
   p->state = PAGE_ABSENT;
+  p->prefetched = 0;
   b->cached -= len;
   c->used -= len;
   b->stats.evictions++;
@@ -354,10 +357,16 @@ static int fetch_pages(cache_file *h, uint8_t *dst, uint64_t off, uint64_t end,
     c->stats.fetch_errors++;
     for (uint64_t k = i; k < j; k++) b->pages[k].state = PAGE_ABSENT;
   } else {
+    int background = io_priority_background();
     b->stats.bytes_fetched += flen;
     c->stats.bytes_fetched += flen;
+    if (background) {
+      b->stats.prefetch_bytes += flen;
+      c->stats.prefetch_bytes += flen;
+    }
     for (uint64_t k = i; k < j; k++) {
       b->pages[k].state = PAGE_PRESENT;
+      b->pages[k].prefetched = (uint8_t)background;
       set_bit(b, k);
       lru_push_front(c, &b->pages[k]);
     }
@@ -386,18 +395,29 @@ static int64_t cache_pread(obd_file *f, void *buf, size_t n, uint64_t off) {
   pthread_mutex_lock(&c->lock);
   for (uint64_t i = off >> c->page_shift; i <= last && rc == 0;) {
     uint8_t state = b->pages[i].state;
-    if (state == PAGE_FETCHING) { /* someone else fetches it: wait, look again */
+    /* Someone else fetches it: wait, look again. A demand read waits here
+     * too when prefetch fetches what it needs: still a waiting container,
+     * so the other background reads hold back and leave it the bandwidth. */
+    if (state == PAGE_FETCHING) {
+      io_priority_demand_wait_begin();
       pthread_cond_wait(&c->page_cond, &c->lock);
+      io_priority_demand_wait_end();
       continue;
     }
     uint64_t j = i + 1;
     if (state == PAGE_PRESENT) {
       while (j <= last && b->pages[j].state == PAGE_PRESENT) j++;
+      int demand = !io_priority_background();
       for (uint64_t k = i; k < j; k++) {
         cache_page *p = &b->pages[k];
         p->pins++;
         lru_unlink(p);
         lru_push_front(c, p);
+        if (demand && p->prefetched) {
+          p->prefetched = 0;
+          b->stats.prefetch_hits++;
+          c->stats.prefetch_hits++;
+        }
       }
       b->stats.hits += j - i;
       c->stats.hits += j - i;
@@ -411,7 +431,9 @@ static int64_t cache_pread(obd_file *f, void *buf, size_t n, uint64_t off) {
       for (uint64_t k = i; k < j; k++) b->pages[k].state = PAGE_FETCHING;
       b->stats.misses += j - i;
       c->stats.misses += j - i;
+      io_priority_demand_wait_begin();
       rc = fetch_pages(h, dst, off, end, i, j);
+      io_priority_demand_wait_end();
     }
     i = j;
   }

@@ -36,6 +36,10 @@
  * thread never wait for a fetch. Reads, layer opens and invalidate may:
  * never call those on the thread that serves the fetches.
  *
+ * Priority: a demand read that waits for a fetch (its own, or another
+ * read's of a page it needs) counts itself as waiting (io_priority.h),
+ * which makes background readers hold back.
+ *
  * Memory: per open blob, 32 bytes per page (1/8192 of the blob at 256 KiB
  * pages) plus the bitmap; reads never allocate (fetches borrow the bridge's
  * slot buffers). */
@@ -64,6 +68,11 @@ typedef struct cache_stats {
   uint64_t misses;         /* pages a read had to fetch */
   uint64_t evictions;      /* pages evicted (blob totals include whole blobs) */
   uint64_t cached_bytes;   /* bytes of present pages now */
+  /* Trace replay and list prefetch (spec §8.4, §8.5) read on threads marked
+   * background (io_priority.h): */
+  uint64_t prefetch_bytes; /* bytes fetched for background reads */
+  uint64_t prefetch_hits;  /* pages a background read brought in that a
+                              demand read then used (each counted once) */
 } cache_stats;
 
 /* Opens (creating if needed) the cache in directory dir with capacity

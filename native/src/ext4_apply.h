@@ -186,4 +186,31 @@ int ext4_lookup(ext4_fs *fs, const char *path, ext4_stat *out);
  * directory. */
 int64_t ext4_list_dir(ext4_fs *fs, const char *path, char *buf, size_t cap);
 
+/* ---- reading only (list prefetch, spec §8.5) ---- */
+
+/* Block cache of a read-only filesystem. */
+#define EXT4_READ_CACHE_BYTES (4u << 20)
+
+/* Opens the filesystem in img for ext4_lookup, ext4_list_dir and
+ * ext4_file_extents only (never call the entry operations on it); img may
+ * be read-only. Any feature set is accepted and the allocation
+ * bitmaps are not read. ext4_close writes nothing. OBD_E_FORMAT when img
+ * holds no ext4. */
+int ext4_open_readonly(obd_image *img, ext4_fs **out);
+
+/* Called for each run of a file's data: `length` bytes at byte `logical`
+ * of the file are stored at byte `physical` of the image (both multiples
+ * of the block size). A non-zero return stops the walk and is returned. */
+typedef int (*ext4_extent_fn)(void *ctx, uint64_t logical, uint64_t physical,
+                              uint64_t length);
+
+/* Walks the data runs of the regular file at path (final component not
+ * followed) in logical order, adjacent blocks merged: extent-mapped and
+ * block-mapped files alike; unwritten extents and holes are skipped, an
+ * inline-data file has none. At most max_runs runs are reported. Fills *st
+ * (may be NULL). OBD_E_INVAL when path is not a regular file, OBD_E_CORRUPT
+ * for a damaged extent tree. */
+int ext4_file_extents(ext4_fs *fs, const char *path, size_t max_runs,
+                      ext4_stat *st, ext4_extent_fn fn, void *ctx);
+
 #endif

@@ -97,9 +97,10 @@ static int open_channel(ext4_fs *fs, int (*fn)(ext4_fs *, const char *, void *),
   return rc;
 }
 
+/* ctx: the int flags EXT2_FLAG_RW or 0. */
 static int do_open(ext4_fs *fs, const char *name, void *ctx) {
-  (void)ctx;
-  errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0,
+  int rw = *(const int *)ctx;
+  errcode_t e = ext2fs_open2(name, NULL, rw | EXT2_FLAG_64BITS, 0, 0,
                              ext4_io_manager(), &fs->fs);
   if (e) {
     fs->fs = NULL;
@@ -133,15 +134,18 @@ int ext4_open(obd_image *img, ext4_fs **out) {
   return ext4_open_cache(img, EXT4_CACHE_BYTES, out);
 }
 
-int ext4_open_cache(obd_image *img, size_t cache_bytes, ext4_fs **out) {
+/* Read-only opens skip the feature check (reading is safe whatever the
+ * features) and the bitmaps (a lookup never needs them: on a 64 GiB image
+ * they are megabytes that would be fetched for nothing). */
+static int open_fs(obd_image *img, size_t cache_bytes, int rw, ext4_fs **out) {
   *out = NULL;
   ext4_fs *fs = obd_calloc(1, sizeof *fs);
   if (!fs) return obd_fail(OBD_E_NOMEM, "open ext4: state");
   fs->target.img = img;
   fs->target.cache_bytes = cache_bytes;
-  int rc = open_channel(fs, do_open, NULL);
-  if (rc == 0) rc = check_features(fs);
-  if (rc == 0) {
+  int rc = open_channel(fs, do_open, &rw);
+  if (rc == 0 && rw) rc = check_features(fs);
+  if (rc == 0 && rw) {
     errcode_t e = ext2fs_read_bitmaps(fs->fs);
     if (e) rc = ext4_fail(fs, e, "read bitmaps of", "image");
   }
@@ -163,6 +167,14 @@ int ext4_open_cache(obd_image *img, size_t cache_bytes, ext4_fs **out) {
   }
   *out = fs;
   return 0;
+}
+
+int ext4_open_cache(obd_image *img, size_t cache_bytes, ext4_fs **out) {
+  return open_fs(img, cache_bytes, EXT2_FLAG_RW, out);
+}
+
+int ext4_open_readonly(obd_image *img, ext4_fs **out) {
+  return open_fs(img, EXT4_READ_CACHE_BYTES, 0, out);
 }
 
 int ext4_close(ext4_fs *fs) {

@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "io_priority.h"
 
 #define FETCH_MESSAGE_MAX 256
 
@@ -136,10 +137,19 @@ static int wait_until(pthread_cond_t *cond, pthread_mutex_t *lock,
   return rc == ETIMEDOUT ? ETIMEDOUT : 0;
 }
 
+/* Broadcast, not signal: a background waiter that may not take the slot
+ * (reserve below) must not swallow the wakeup a demand waiter needs. */
 static void slot_make_free(fetch_bridge *b, fetch_slot *s) {
   s->state = SLOT_FREE;
   b->free_count++;
-  pthread_cond_signal(&b->slot_free);
+  pthread_cond_broadcast(&b->slot_free);
+}
+
+/* Slots background readers (io_priority.h) leave free for demand reads: a
+ * quarter, at least one when there are two or more. */
+static uint32_t reserve_for(const fetch_bridge *b) {
+  if (!io_priority_background() || b->nslots < 2) return 0;
+  return b->nslots / 4 ? b->nslots / 4 : 1;
 }
 
 static void leave(fetch_bridge *b) {
@@ -151,9 +161,10 @@ static void leave(fetch_bridge *b) {
 static int64_t take_slot(fetch_bridge *b, uint32_t blob_id, uint64_t offset,
                          uint64_t length, uint32_t timeout_ms,
                          const struct timespec *deadline) {
-  while (b->free_count == 0 && !b->closing) {
+  uint32_t reserve = reserve_for(b);
+  while (b->free_count <= reserve && !b->closing) {
     if (wait_until(&b->slot_free, &b->lock, deadline) == ETIMEDOUT &&
-        b->free_count == 0)
+        b->free_count <= reserve)
       return obd_fail(OBD_E_IO,
                       "fetch of blob %u [%llu,+%llu) timed out after %u ms "
                       "waiting for one of %u busy fetch slots",

@@ -54,7 +54,9 @@ int fetch_bridge_create(fetch_start_fn start, uint32_t max_inflight,
                         fetch_bridge **out);
 
 /* Fetches length (<= FETCH_MAX_REQUEST) bytes of blob_id at offset into buf,
- * waiting for a free slot first when all are busy. timeout_ms bounds the
+ * waiting for a free slot first when all are busy. A thread marked as a
+ * background reader (io_priority.h) also waits while only a quarter of the
+ * slots (at least one) are free: those stay for demand reads. timeout_ms bounds the
  * whole wait (slot + fetch); 0 waits without limit. Returns length, or
  * OBD_E_IO when the owner reported a failure ("fetch of blob N [off,+len):
  * <message>"), a short result, a timeout ("... timed out after T ms") or the

@@ -3,7 +3,9 @@
 #include <stddef.h>
 
 #include "lsmt.h"
+#include "prefetch.h"
 #include "tar.h"
+#include "trace.h"
 #include "zfile.h"
 
 /* ffi/zfile.ts RECORD */
@@ -56,3 +58,19 @@ _Static_assert(offsetof(lsmt_rw_options, parent_uuid) == 24, "ffi/lsmt.ts");
 _Static_assert(sizeof(lsmt_rw_options) == 32, "ffi/lsmt.ts");
 /* ffi/lsmt.ts COMMIT_OPTIONS: three pointers */
 _Static_assert(sizeof(lsmt_commit_options) == 24, "ffi/lsmt.ts");
+/* ffi/trace.ts RECORD */
+_Static_assert(offsetof(obd_trace_record, op) == 0, "ffi/trace.ts");
+_Static_assert(offsetof(obd_trace_record, layer_index) == 4, "ffi/trace.ts");
+_Static_assert(offsetof(obd_trace_record, count) == 8, "ffi/trace.ts");
+_Static_assert(offsetof(obd_trace_record, offset) == 16, "ffi/trace.ts");
+_Static_assert(sizeof(obd_trace_record) == 24, "ffi/trace.ts");
+/* ffi/prefetch.ts STATS */
+_Static_assert(offsetof(obd_prefetch_stats, records) == 0, "ffi/prefetch.ts");
+_Static_assert(offsetof(obd_prefetch_stats, replayed) == 8, "ffi/prefetch.ts");
+_Static_assert(offsetof(obd_prefetch_stats, bytes) == 16, "ffi/prefetch.ts");
+_Static_assert(offsetof(obd_prefetch_stats, failures) == 24, "ffi/prefetch.ts");
+_Static_assert(offsetof(obd_prefetch_stats, skipped) == 32, "ffi/prefetch.ts");
+_Static_assert(offsetof(obd_prefetch_stats, yield_ns) == 40, "ffi/prefetch.ts");
+_Static_assert(offsetof(obd_prefetch_stats, done) == 48, "ffi/prefetch.ts");
+_Static_assert(offsetof(obd_prefetch_stats, workers) == 52, "ffi/prefetch.ts");
+_Static_assert(sizeof(obd_prefetch_stats) == 56, "ffi/prefetch.ts");

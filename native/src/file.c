@@ -207,6 +207,7 @@ int obd_sink_close(obd_sink *s) { return s ? s->ops->close(s) : 0; }
 typedef struct posix_sink {
   obd_sink base;
   int fd;
+  int sync; /* fsync at close */
 } posix_sink;
 
 static int write_all(int fd, const void *buf, size_t n, int64_t at,
@@ -237,7 +238,7 @@ static int posix_sink_rewrite(obd_sink *s, const void *buf, size_t n,
 static int posix_sink_close(obd_sink *s) {
   posix_sink *p = (posix_sink *)s;
   int rc = 0;
-  if (fsync(p->fd) != 0 && errno != EINVAL && errno != EROFS)
+  if (p->sync && fsync(p->fd) != 0 && errno != EINVAL && errno != EROFS)
     rc = obd_fail(OBD_E_IO, "%s: fsync: %s", s->name, strerror(errno));
   if (close(p->fd) != 0 && rc == 0)
     rc = obd_fail(OBD_E_IO, "%s: close: %s", s->name, strerror(errno));
@@ -251,7 +252,7 @@ static const obd_sink_ops posix_sink_ops = {
     .close = posix_sink_close,
 };
 
-int obd_sink_open_path(const char *path, unsigned mode, obd_sink **out) {
+static int open_sink(const char *path, unsigned mode, int sync, obd_sink **out) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
   if (fd < 0) return obd_fail(OBD_E_IO, "%s: create: %s", path, strerror(errno));
   posix_sink *p = obd_malloc(sizeof *p);
@@ -261,8 +262,17 @@ int obd_sink_open_path(const char *path, unsigned mode, obd_sink **out) {
   }
   obd_sink_init(&p->base, &posix_sink_ops, path);
   p->fd = fd;
+  p->sync = sync;
   *out = &p->base;
   return 0;
+}
+
+int obd_sink_open_path(const char *path, unsigned mode, obd_sink **out) {
+  return open_sink(path, mode, 1, out);
+}
+
+int obd_sink_open_scratch(const char *path, unsigned mode, obd_sink **out) {
+  return open_sink(path, mode, 0, out);
 }
 
 int obd_copy(obd_file *in, obd_sink *out) {

@@ -106,6 +106,9 @@ void obd_sink_init(obd_sink *s, const obd_sink_ops *ops, const char *name);
 /* Creates (truncating) a local file for writing with the given mode. */
 int obd_sink_open_path(const char *path, unsigned mode, obd_sink **out);
 
+/* The same for a scratch file, moved or deleted soon: close does not fsync. */
+int obd_sink_open_scratch(const char *path, unsigned mode, obd_sink **out);
+
 /* Copies all of `in` to `out` in 1 MiB steps. Returns 0 or a negative obd_err. */
 int obd_copy(obd_file *in, obd_sink *out);
 

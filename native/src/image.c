@@ -144,6 +144,12 @@ uint64_t obd_image_size(const obd_image *img) { return img->vsize; }
 
 size_t obd_image_segment_count(const obd_image *img) { return img->count; }
 
+size_t obd_image_lower_count(const obd_image *img) { return img->n; }
+
+obd_file *obd_image_lower_file(obd_image *img, size_t index) {
+  return index < img->n ? lsmt_ro_file(img->top[img->n - 1 - index]) : NULL;
+}
+
 /* ---- reads (§2.11, §2.12 step 4) ---- */
 
 /* buf holds the sector `base` at byte 0; [s, e) lies inside it. */

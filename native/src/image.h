@@ -24,6 +24,15 @@ int obd_image_open(lsmt_ro **lowers, size_t n, lsmt_rw *upper,
 
 uint64_t obd_image_size(const obd_image *img);
 
+/* Number of read-only layers. */
+size_t obd_image_lower_count(const obd_image *img);
+
+/* The file read-only layer `index` (0 = bottom, as given to open) reads its
+ * LSMT bytes from (lsmt_ro_file), owned by the image; NULL for an index out
+ * of range. Trace replay (spec §8.4) reads through it so that fetched bytes
+ * land in the blob cache. Safe beside reads. */
+obd_file *obd_image_lower_file(obd_image *img, size_t index);
+
 /* Segments in the merged read-only index (for `inspect` and benchmarks). */
 size_t obd_image_segment_count(const obd_image *img);
 

@@ -224,6 +224,11 @@ int lsmt_rw_set_virtual_size(lsmt_rw *l, uint64_t vsize);
  * Returns the first fsync/close failure; the layer is gone either way. */
 int lsmt_rw_close(lsmt_rw *l);
 
+/* sync 0 makes close skip the fsync: for scratch layers that are committed
+ * and deleted at once (the convertor), where forcing hundreds of megabytes
+ * to disk only to delete them costs seconds. Default 1. */
+void lsmt_rw_set_sync(lsmt_rw *l, int sync);
+
 /* ---- commit (§2.5) ---- */
 
 typedef struct lsmt_commit_options {
@@ -240,5 +245,22 @@ typedef struct lsmt_commit_options {
  * 1 MiB buffer; the merged index is kept in memory (16 bytes per record)
  * until it is written after the data. The sink is only appended to. */
 int lsmt_commit(lsmt_rw *l, obd_sink *out, const lsmt_commit_options *opt);
+
+/* ---- seal (§2.8) ---- */
+
+/* Seals the writable layer data_path (+ index_path; NULL for a sparse layer)
+ * in place, as `overlaybd-commit --seal` does: appends the current index
+ * (sorted, tags 0, zeroed records kept, not merged) at the 512-aligned end
+ * of the data file, zero-padded to a 512-byte multiple, then a trailer
+ * (flags data|sealed, index_size = record count, the layer's UUIDs and
+ * virtual size, empty user tag). The header at offset 0 is left as it is.
+ * The result opens with lsmt_ro_open; the index file is no longer needed.
+ * A file that already ends in this layer's seal trailer is left alone, so a
+ * seal interrupted after its trailer landed can simply be run again.
+ * Returns the number of index records, or a negative obd_err: OBD_E_FORMAT
+ * when data_path is not a writable data file, OBD_E_RANGE for more records
+ * than a read-only layer may hold (LSMT_MAX_RO_INDEX). Not thread-safe with
+ * anything else using the layer's files. */
+int64_t lsmt_seal(const char *data_path, const char *index_path);
 
 #endif

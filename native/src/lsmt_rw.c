@@ -22,6 +22,7 @@ struct lsmt_rw {
   int index_fd;   /* -1 for sparse layers */
   int sparse;
   int read_only;  /* opened where we may not write: writes fail */
+  int no_sync;    /* scratch layer: close skips the fsync */
   uint64_t data_end;  /* append mode: byte offset of the next data piece */
   uint64_t index_end; /* append mode: byte offset of the next log record */
   lsmt_header header;       /* data file header as on disk */
@@ -165,10 +166,13 @@ static int sync_close(int fd, int sync, const char *name) {
   return rc;
 }
 
+void lsmt_rw_set_sync(lsmt_rw *l, int sync) { l->no_sync = !sync; }
+
 int lsmt_rw_close(lsmt_rw *l) {
   if (!l) return 0;
-  int rc = sync_close(l->data_fd, !l->read_only, l->data.name);
-  int rc2 = sync_close(l->index_fd, !l->read_only, l->index_name);
+  int sync = !l->read_only && !l->no_sync;
+  int rc = sync_close(l->data_fd, sync, l->data.name);
+  int rc2 = sync_close(l->index_fd, sync, l->index_name);
   l->data_fd = l->index_fd = -1;
   rw_free(l);
   return rc < 0 ? rc : rc2;

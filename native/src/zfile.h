@@ -80,7 +80,8 @@ typedef struct zfile_info {
  * first dropped from that cache and read again, up to 3 times (§1.4), and
  * dropped once more on the final failure so a later read can heal.
  * Scratch buffers are allocated here, so reads never allocate; reads
- * may run on many threads at once. If own_src, src belongs to the decoder
+ * may run on many threads at once (8 decode in parallel, others wait;
+ * threads marked background, io_priority.h, use at most 6 of the 8). If own_src, src belongs to the decoder
  * from this call on: closing the decoder closes it, and so does a failed
  * open. */
 int zfile_open(obd_file *src, int own_src, obd_file **out);

@@ -15,10 +15,15 @@
 #include "alloc.h"
 #include "crc32c.h"
 #include "error.h"
+#include "io_priority.h"
 #include "le.h"
 #include "zfile.h"
 
 #define ZFILE_SLOTS 8
+/* Slots background readers (trace replay, io_priority.h) leave to demand
+ * reads: a slot is held while its read waits for a remote fetch, so a busy
+ * replay would otherwise make the container's reads queue behind it. */
+#define ZFILE_DEMAND_SLOTS 2
 /* Compressed bytes fetched by one pread of the source: several consecutive
  * blocks are read together, which matters when the source is remote. */
 #define ZFILE_RUN_BYTES (1u << 20)
@@ -60,6 +65,7 @@ typedef struct zfile_reader {
   pthread_mutex_t pool_lock;
   pthread_cond_t pool_cond;
   zfile_slot *free_slots; /* guarded by pool_lock */
+  int free_count;         /* guarded by pool_lock */
 } zfile_reader;
 
 static const obd_file_ops zfile_reader_ops;
@@ -253,6 +259,7 @@ static int pool_init(zfile_reader *z) {
       return obd_fail(OBD_E_NOMEM, "%s: zfile scratch buffers", z->src->name);
     s->next = z->free_slots;
     z->free_slots = s;
+    z->free_count++;
   }
   if (pthread_mutex_init(&z->pool_lock, NULL) != 0)
     return obd_fail(OBD_E_NOMEM, "%s: zfile pool lock", z->src->name);
@@ -265,20 +272,25 @@ static int pool_init(zfile_reader *z) {
 }
 
 static zfile_slot *slot_get(zfile_reader *z) {
+  int reserve = io_priority_background() ? ZFILE_DEMAND_SLOTS : 0;
   pthread_mutex_lock(&z->pool_lock);
-  while (!z->free_slots) pthread_cond_wait(&z->pool_cond, &z->pool_lock);
+  while (z->free_count <= reserve) pthread_cond_wait(&z->pool_cond, &z->pool_lock);
   zfile_slot *s = z->free_slots;
   z->free_slots = s->next;
+  z->free_count--;
   pthread_mutex_unlock(&z->pool_lock);
   return s;
 }
 
-/* LIFO, so a lightly used file keeps touching the same few buffers. */
+/* LIFO, so a lightly used file keeps touching the same few buffers.
+ * Broadcast: a background waiter that may not take the slot must not
+ * swallow the wakeup of a demand waiter that may. */
 static void slot_put(zfile_reader *z, zfile_slot *s) {
   pthread_mutex_lock(&z->pool_lock);
   s->next = z->free_slots;
   z->free_slots = s;
-  pthread_cond_signal(&z->pool_cond);
+  z->free_count++;
+  pthread_cond_broadcast(&z->pool_cond);
   pthread_mutex_unlock(&z->pool_lock);
 }
 
