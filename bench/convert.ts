@@ -9,9 +9,16 @@
  * each and alternating: `gzip -dc` of every layer to /dev/null, and
  * `deno run -A main.ts obdconv oci:SRC:src oci:OUT:obd --no-dedup` (the CLI
  * as a user runs it, deno's startup included), into a fresh OUT each run.
- * Throughput is uncompressed tar bytes over the median wall time.
+ * Throughput is uncompressed tar bytes over the median wall time. Both run
+ * under /usr/bin/time, so the CPU seconds each used (all threads) are
+ * reported too: on a machine shared with other work the wall times swing,
+ * the CPU seconds much less; the load average is printed with the result.
+ *
+ * `--source DIR` keeps the source image in DIR and reuses it on later runs
+ * (building it takes longer than converting it).
  *
  * Run: deno run -A bench/convert.ts [--runs 3] [--dirs usr/bin,usr/share/locale,usr/share/man]
+ *        [--source DIR]
  *
  * @module
  */
@@ -24,6 +31,7 @@ const { values: flags } = parseArgs({
   options: {
     runs: { type: "string", default: "3" },
     dirs: { type: "string", default: "usr/bin,usr/share/locale,usr/share/man" },
+    source: { type: "string" },
   },
 });
 const RUNS = Math.min(Math.max(Number(flags.runs) || 3, 1), 20);
@@ -150,18 +158,43 @@ async function buildImage(layout: string, tmp: string): Promise<Layer[]> {
   return layers;
 }
 
-/** `gzip -dc` of every layer, one after the other, as the conversion reads them. */
-async function gunzipAll(layers: Layer[]): Promise<void> {
-  for (const l of layers) await run("gzip", ["-dc", l.path], true);
+/** The layers of a source image kept by an earlier run with `--source`, if any. */
+async function readKept(layout: string): Promise<Layer[] | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(`${layout}/bench.json`));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where `/usr/bin/time` writes what a command used. */
+let cpuFile = "";
+
+/**
+ * {@linkcode run} under `/usr/bin/time`: also the CPU seconds (user + system,
+ * all threads) the command used — a figure other load on the machine
+ * barely changes, unlike the wall time.
+ */
+async function runCounted(cmd: string, args: string[], discard = false) {
+  const out = await run("/usr/bin/time", ["-f", "%U %S", "-o", cpuFile, cmd, ...args], discard);
+  const [user, sys] = (await Deno.readTextFile(cpuFile)).trim().split(/\s+/).map(Number);
+  return { ...out, cpu: user + sys };
+}
+
+/** `gzip -dc` of every layer, one after the other, as the conversion reads them; CPU seconds. */
+async function gunzipAll(layers: Layer[]): Promise<number> {
+  let cpu = 0;
+  for (const l of layers) cpu += (await runCounted("gzip", ["-dc", l.path], true)).cpu;
+  return cpu;
 }
 
 /** What the last conversion printed to stderr (its per-layer lines). */
 let lastLog = "";
 
-/** One conversion into a fresh `out`; the sum of its layer blobs. */
-async function convertOnce(layout: string, out: string, work: string): Promise<number> {
+/** One conversion into a fresh `out`; the sum of its layer blobs and the CPU seconds used. */
+async function convertOnce(layout: string, out: string, work: string) {
   await Deno.remove(out, { recursive: true }).catch(() => {});
-  const { stderr } = await run(Deno.execPath(), [
+  const { stderr, cpu } = await runCounted(Deno.execPath(), [
     "run",
     "-A",
     MAIN_TS,
@@ -174,7 +207,7 @@ async function convertOnce(layout: string, out: string, work: string): Promise<n
   ]);
   lastLog = stderr.trim();
   const { manifest } = await resolveLayoutImage(out, "obd");
-  return manifest.layers.reduce((sum, l) => sum + l.size, 0);
+  return { outBytes: manifest.layers.reduce((sum, l) => sum + l.size, 0), cpu };
 }
 
 async function main(): Promise<void> {
@@ -183,14 +216,22 @@ async function main(): Promise<void> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   try {
-    const layout = `${tmp}/src`;
+    const layout = flags.source ?? `${tmp}/src`;
+    cpuFile = `${tmp}/cpu`;
     const work = `${tmp}/work`;
     await Deno.mkdir(work);
     let layers: Layer[] = [];
-    const buildSecs = await timed(async () => layers = await buildImage(layout, tmp));
+    const kept = flags.source ? await readKept(layout) : undefined;
+    const buildSecs = kept ? 0 : await timed(async () => layers = await buildImage(layout, tmp));
+    if (kept) layers = kept;
+    else if (flags.source) await Deno.writeTextFile(`${layout}/bench.json`, JSON.stringify(layers));
     const tarBytes = layers.reduce((s, l) => s + l.tarBytes, 0);
     const gzBytes = layers.reduce((s, l) => s + l.size, 0);
-    console.log(`source image built in ${buildSecs.toFixed(1)} s (tar, gzip -6):`);
+    console.log(
+      kept
+        ? `source image kept in ${layout}:`
+        : `source image built in ${buildSecs.toFixed(1)} s (tar, gzip -6):`,
+    );
     for (const l of layers) {
       console.log(`  /${l.dir}: ${mb(l.tarBytes)} tar, ${mb(l.size)} .tar.gz ${l.digest}`);
     }
@@ -199,38 +240,43 @@ async function main(): Promise<void> {
         `only ${mb(tarBytes)} of tar from ${DIRS.join(", ")}; want ≥ ${mb(MIN_TAR_BYTES)}`,
       );
     }
-    await gunzipAll(layers); // warm the page cache for both contenders
+    await gunzipAll(layers); // warm the page cache for both contenders (and check /usr/bin/time)
     const gunzip: number[] = [];
     const convert: number[] = [];
+    const gunzipCpu: number[] = [];
+    const convertCpu: number[] = [];
     let outBytes = 0;
+    const loadBefore = Deno.loadavg()[0];
     for (let i = 0; i < RUNS; i++) {
-      gunzip.push(await timed(() => gunzipAll(layers)));
+      gunzip.push(await timed(async () => gunzipCpu.push(await gunzipAll(layers))));
       convert.push(
-        await timed(async () => outBytes = await convertOnce(layout, `${tmp}/out`, work)),
+        await timed(async () => {
+          const r = await convertOnce(layout, `${tmp}/out`, work);
+          outBytes = r.outBytes;
+          convertCpu.push(r.cpu);
+        }),
       );
       console.log(
-        `run ${i + 1}: gzip -dc ${gunzip[i].toFixed(2)} s, obdconv ${convert[i].toFixed(2)} s`,
+        `run ${i + 1}: gzip -dc ${gunzip[i].toFixed(2)} s (CPU ${gunzipCpu[i].toFixed(2)} s), ` +
+          `obdconv ${convert[i].toFixed(2)} s (CPU ${convertCpu[i].toFixed(2)} s)`,
       );
     }
+    const load = [loadBefore, Deno.loadavg()[0]].map((x) => x.toFixed(1)).join(" → ");
     console.log(`obdconv's log, last run:\n  ${lastLog.replaceAll("\n", "\n  ")}`);
     const gunzipRate = tarBytes / median(gunzip);
     const convertRate = tarBytes / median(convert);
     console.log(
       `\nmedians of ${RUNS} runs, ${layers.length} layers, ${Deno.osRelease()}, ` +
-        `${navigator.hardwareConcurrency} CPUs\n`,
+        `${navigator.hardwareConcurrency} CPUs, load average ${load}\n`,
     );
     console.log(`uncompressed tar:        ${tarBytes} bytes (${mb(tarBytes)})`);
     console.log(
-      `gzip -dc (all layers):   ${median(gunzip).toFixed(2)} s, ${mb(gunzipRate)}/s`,
+      `gzip -dc (all layers):   ${median(gunzip).toFixed(2)} s, ${mb(gunzipRate)}/s, ` +
+        `CPU ${median(gunzipCpu).toFixed(2)} s`,
     );
     console.log(
-      `obdconv --no-dedup:      ${median(convert).toFixed(2)} s, ${mb(convertRate)}/s`,
-    );
-    const layerSecs = [...lastLog.matchAll(/ of tar in ([\d.]+) s /g)]
-      .reduce((sum, m) => sum + Number(m[1]), 0);
-    console.log(
-      `  of which in layers:    ${layerSecs.toFixed(2)} s in the last run (obdconv's log), ` +
-        `${mb(tarBytes / layerSecs)}/s`,
+      `obdconv --no-dedup:      ${median(convert).toFixed(2)} s, ${mb(convertRate)}/s, ` +
+        `CPU ${median(convertCpu).toFixed(2)} s`,
     );
     console.log(
       `conversion / gzip -d:    ${(convertRate / gunzipRate).toFixed(2)}× (goal ≥ 0.8×)`,

@@ -1,4 +1,5 @@
 import { type Command, Option } from "commander";
+import { InvalidArgumentError } from "../errors.ts";
 import type { ZfileAlgorithm } from "../../ffi/zfile.ts";
 import {
   type ConversionStore,
@@ -8,32 +9,8 @@ import {
   parseLayoutRef,
 } from "../convert/mod.ts";
 import { parsePlatform } from "../registry/mod.ts";
-import { parseAlgorithm, parseBlockSizeKiB, parseGiB } from "./parse.ts";
-
-const PROGRESS_EVERY_MS = 5000;
-const MB = 1e6;
-
-/** Bytes as kB below a megabyte, else MB. */
-function amount(bytes: number): string {
-  return bytes < MB ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / MB).toFixed(1)} MB`;
-}
-
-/** Prints the tar bytes of the current layer and the rate, at most every ~5 s. */
-function progressPrinter(): (layer: number, bytes: number) => void {
-  let current = -1;
-  let start = 0;
-  let last = 0;
-  return (layer, bytes) => {
-    const now = performance.now();
-    if (layer !== current) [current, start, last] = [layer, now, now];
-    if (now - last < PROGRESS_EVERY_MS) return;
-    last = now;
-    const rate = bytes / MB / ((now - start) / 1000);
-    console.error(
-      `layer ${layer + 1}: ${(bytes / MB).toFixed(0)} MB of tar, ${rate.toFixed(1)} MB/s`,
-    );
-  };
-}
+import { conversionProgress } from "./conversion_progress.ts";
+import { parseAlgorithm, parseBlockSizeKiB, parseCount, parseGiB } from "./parse.ts";
 
 /** `overlaybd obdconv` (alias `convert`): an OCI image to an overlaybd image. */
 export function registerObdconv(program: Command): void {
@@ -44,12 +21,16 @@ export function registerObdconv(program: Command): void {
       "Convert the image SRC into the overlaybd image DST, as upstream's convertor (spec §7.3).\n" +
         "SRC and DST are registry references (tag or digest) or OCI layouts, oci:DIR[:TAG].\n" +
         "Each layer (tar, gzip or zstd) is applied onto an ext4 filesystem in userspace and\n" +
-        "committed as a ZFile layer blob; blobs, config and manifest (OCI media types) are\n" +
-        "stored at DST, the manifest last, so a failed conversion stores no image.\n" +
+        "committed as a ZFile layer blob; blobs, config and manifest (Docker media types, or\n" +
+        "OCI's with --oci or --referrer) are stored at DST, the manifest last, so a failed\n" +
+        "conversion stores no image. Each layer's digest and diff_id are checked.\n" +
         "An index converts every platform (attestations skipped) into an OCI index of the\n" +
         "converted manifests, or only the one --platform names.\n" +
-        "Layers converted before for the same destination registry are reused (spec §7.6):\n" +
-        "the table chainID -> converted blob lives in an SQLite file (--db-path).",
+        "Layers converted before with the same settings for the same destination registry are\n" +
+        "reused (spec §7.6): the table chainID -> converted blob lives in an SQLite file\n" +
+        "(--db-path) or a MySQL/MariaDB database shared by convertors (--db-type mysql\n" +
+        "--db-str). Progress goes to stderr: one updating line on a terminal, else a line\n" +
+        "every 5 s; the digest of the new manifest (or index) to stdout.",
     )
     .argument("<src>", "image to convert: REGISTRY/REPO[:TAG|@DIGEST] or oci:DIR[:TAG]")
     .argument("<dst>", "where the overlaybd image goes: REGISTRY/REPO[:TAG] or oci:DIR[:TAG]")
@@ -68,24 +49,43 @@ export function registerObdconv(program: Command): void {
       new Option("--bs <kib>", "ZFile block size in KiB (4..64)").argParser(parseBlockSizeKiB)
         .default(4096, "4"),
     )
-    .option("--referrer", "make the manifest a referrer of the source manifest (subject)")
+    .option("--oci", "OCI media types for manifest, config, layers and index (default Docker's)")
+    .option(
+      "--referrer",
+      "make the manifest a referrer of the source manifest (subject; implies --oci)",
+    )
+    .addOption(
+      new Option("--concurrency <n>", "layers fetched and decoded ahead of the one applied")
+        .argParser(parseConcurrency).default(2),
+    )
     .option("--workdir <dir>", "parent of the temporary directory (removed at the end)")
-    .option("--db-type <sqlite|mysql>", "dedup database (mysql is not implemented)", "sqlite")
+    .option(
+      "--db-type <sqlite|mysql>",
+      "dedup database: an SQLite file or a shared MySQL",
+      "sqlite",
+    )
     .option("--db-path <file>", "SQLite file of the dedup tables", DEFAULT_DB_PATH)
-    .option("--db-str <dsn>", "connection string of a mysql dedup database")
+    .option("--db-str <dsn>", "MySQL/MariaDB database: user:password@tcp(host:port)/db")
     .option("--no-dedup", "neither reuse nor record converted layers")
     .action(async (src: string, dst: string, opts: ObdconvFlags) => {
       const start = performance.now();
       // Dedup is per registry: a layout destination has no store.
       const store: ConversionStore | undefined = opts.dedup && !parseLayoutRef(dst)
-        ? openConversionStore({ type: opts.dbType, path: opts.dbPath, dsn: opts.dbStr })
+        ? await openConversionStore({ type: opts.dbType, path: opts.dbPath, dsn: opts.dbStr })
         : undefined;
       try {
         await run(src, dst, opts, store, start);
       } finally {
-        store?.close();
+        await store?.close();
       }
     });
+}
+
+/** `--concurrency`: a whole number from 1 to 16. */
+function parseConcurrency(text: string): number {
+  const n = parseCount(text, "--concurrency");
+  if (n < 1 || n > 16) throw new InvalidArgumentError(`--concurrency must be 1..16, got ${n}`);
+  return n;
 }
 
 /** The parsed flags of `overlaybd obdconv`. */
@@ -97,7 +97,9 @@ interface ObdconvFlags {
   vsize: number;
   algorithm: ZfileAlgorithm;
   bs: number;
+  oci?: boolean;
   referrer?: boolean;
+  concurrency: number;
   workdir?: string;
   dbType: string;
   dbPath: string;
@@ -113,6 +115,7 @@ async function run(
   store: ConversionStore | undefined,
   start: number,
 ): Promise<void> {
+  const progress = conversionProgress();
   const result = await convertImage(src, dst, {
     store,
     plain: opts.plain === true,
@@ -123,25 +126,12 @@ async function run(
     algorithm: opts.algorithm,
     blockSize: opts.bs,
     workdir: opts.workdir,
+    oci: opts.oci === true,
     referrer: opts.referrer === true,
-    onProgress: progressPrinter(),
-    onLayer: (l) => {
-      const where = `${l.platform ? `${l.platform} ` : ""}layer ${l.index + 1}/${l.count}`;
-      if (l.reused) {
-        console.error(
-          `${where} ${l.source}: reused ${l.blob.digest} ` +
-            `(${amount(l.blob.size)})`,
-        );
-        return;
-      }
-      const rate = l.tarBytes / MB / l.seconds;
-      console.error(
-        `${where} ${l.source}: ${amount(l.tarBytes)} of ` +
-          `tar in ${l.seconds.toFixed(2)} s (${rate.toFixed(1)} MB/s) -> ${l.blob.digest} ` +
-          `(${amount(l.blob.size)})`,
-      );
-    },
-  });
+    concurrency: opts.concurrency,
+    onProgress: progress.onProgress,
+    onLayer: progress.onLayer,
+  }).finally(progress.finish);
   const secs = (performance.now() - start) / 1000;
   console.error(
     `converted ${src} to ${dst} in ${secs.toFixed(2)} s: manifest ${result.manifestDigest}, ` +

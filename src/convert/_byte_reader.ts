@@ -61,6 +61,14 @@ export class ByteReader {
     return this.#take(Math.min(max, this.#chunk.byteLength));
   }
 
+  /**
+   * The next `n` bytes when they are all in the chunk at hand (no copy, no
+   * wait), else undefined and nothing is consumed.
+   */
+  takeBuffered(n: number): Uint8Array<ArrayBuffer> | undefined {
+    return this.#chunk.byteLength >= n ? this.#take(n) : undefined;
+  }
+
   /** Skips `n` bytes; returns how many there were. */
   async skip(n: number): Promise<number> {
     let left = n;

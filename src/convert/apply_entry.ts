@@ -12,6 +12,8 @@ import type { TarEntryWithBody } from "./tar_reader.ts";
 const DEVICE_TYPE = { char: S_IFCHR, block: S_IFBLK, fifo: S_IFIFO } as const;
 
 async function writeFile(fs: Ext4Fs, path: string, entry: TarEntryWithBody, attr: EntryAttr) {
+  const whole = entry.bufferedBody();
+  if (whole) return fs.writeFile(path, attr, whole, EXT4_PARENTS);
   const file = fs.createFile(path, attr, entry.size, EXT4_PARENTS);
   try {
     for await (const chunk of entry.body()) file.write(chunk);

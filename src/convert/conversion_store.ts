@@ -23,23 +23,30 @@ export interface StoredManifest {
  * The dedup tables of the convertor (spec §7.6): chainID of the source layers
  * → converted layer blob, and source manifest digest → converted manifest,
  * both per destination registry host and repository. SQLite by default
- * ({@linkcode SqliteConversionStore}); another database implements the same
- * interface. Rows are hints: callers check the registry before trusting one
- * and delete the rows that turn out stale.
+ * (`SqliteConversionStore`), or a shared MySQL/MariaDB server
+ * (`MysqlConversionStore`, the tables of upstream's convertor). Rows are
+ * hints: callers check the registry before trusting one and delete the rows
+ * that turn out stale. The `chainId` and `mediaType` keys carry the output
+ * settings too (`layerKey`, `manifestKey`).
  */
 export interface ConversionStore {
   /** Layers converted from `chainId` on `host`, rows of `dst.repo` first. */
-  layers(dst: StoreDestination, chainId: string): StoredLayer[];
-  putLayer(dst: StoreDestination, chainId: string, blob: { digest: string; size: number }): void;
-  deleteLayer(dst: StoreDestination, chainId: string): void;
+  layers(dst: StoreDestination, chainId: string): Promise<StoredLayer[]>;
+  putLayer(
+    dst: StoreDestination,
+    chainId: string,
+    blob: { digest: string; size: number },
+  ): Promise<void>;
+  deleteLayer(dst: StoreDestination, chainId: string): Promise<void>;
   /** Manifests converted from `srcDigest` as `mediaType` on `host`, rows of `dst.repo` first. */
-  manifests(dst: StoreDestination, srcDigest: string, mediaType: string): StoredManifest[];
+  manifests(dst: StoreDestination, srcDigest: string, mediaType: string): Promise<StoredManifest[]>;
   putManifest(
     dst: StoreDestination,
     srcDigest: string,
     mediaType: string,
     out: { digest: string; size: number },
-  ): void;
-  deleteManifest(dst: StoreDestination, srcDigest: string, mediaType: string): void;
-  close(): void;
+  ): Promise<void>;
+  deleteManifest(dst: StoreDestination, srcDigest: string, mediaType: string): Promise<void>;
+  /** Closes the file or connection; calling it twice is fine. */
+  close(): Promise<void>;
 }

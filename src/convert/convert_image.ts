@@ -1,15 +1,16 @@
 import type { ZfileAlgorithm } from "../../ffi/zfile.ts";
 import { CorruptDataError } from "../errors.ts";
-import { buildOverlaybdImage, type LayerBlob } from "../oci/mod.ts";
-import { type Descriptor, OCI_MANIFEST, type Platform } from "../registry/mod.ts";
+import { buildOverlaybdImage, chainIds, type LayerBlob } from "../oci/mod.ts";
+import { type Descriptor, DOCKER_MANIFEST, OCI_MANIFEST, type Platform } from "../registry/mod.ts";
+import type { BlobProgress } from "./apply_image.ts";
 import type { ConversionStore } from "./conversion_store.ts";
 import { convertIndex } from "./convert_index.ts";
-import { conversionTime, convertLayer } from "./convert_layer.ts";
-import { inContext } from "./error_context.ts";
+import { conversionTime } from "./convert_layer.ts";
+import { convertLayers } from "./convert_layers.ts";
+import { layerKey, manifestKey, outputSettings, outputSettingsKey } from "./dedup_settings.ts";
 import { openImageSink, storeImage } from "./image_sink.ts";
 import { type EndpointOptions, openSourceImage, type SourceOptions } from "./image_source.ts";
-import { chainIds } from "../oci/mod.ts";
-import { reuseLayer } from "./layer_dedup.ts";
+import { withDockerTypes } from "./media_types.ts";
 import { reuseManifest } from "./manifest_dedup.ts";
 import { readSourceIndex } from "./source_index.ts";
 import { asReferrer } from "./referrer_manifest.ts";
@@ -23,8 +24,15 @@ export interface ConvertOptions extends SourceOptions {
   algorithm?: ZfileAlgorithm;
   /** ZFile block size in bytes (default 4096). */
   blockSize?: number;
-  /** Make the manifest a referrer of the source manifest (spec §7.1). */
+  /** Make the manifest a referrer of the source manifest (spec §7.1); implies `oci`. */
   referrer?: boolean;
+  /**
+   * OCI media types for manifest, config, layers and index; default Docker's,
+   * as upstream (spec §7.1).
+   */
+  oci?: boolean;
+  /** Layers fetched and decoded ahead of the one being applied (default 2). */
+  concurrency?: number;
   /** Parent of the temporary directory (default the system's). */
   workdir?: string;
   /**
@@ -36,8 +44,11 @@ export interface ConvertOptions extends SourceOptions {
   untagged?: boolean;
   /** Called after each layer is converted. */
   onLayer?: (done: LayerDone) => void;
-  /** Called with the uncompressed tar bytes of the current layer so far. */
-  onProgress?: (layer: number, tarBytes: number) => void;
+  /**
+   * Called with the uncompressed tar bytes of the current layer applied so
+   * far and how much of its blob was decoded.
+   */
+  onProgress?: (layer: number, tarBytes: number, blob: BlobProgress) => void;
 }
 
 /** What converting one layer did. */
@@ -75,24 +86,24 @@ export interface ConvertResult {
   platforms?: { platform: Platform; result: ConvertResult }[];
 }
 
-const GIB = 2 ** 30;
-
 /**
  * Converts the image `src` into an overlaybd image at `dst` (spec §7.3):
  * each layer is applied onto a new sparse writable layer stacked on the
- * layers converted so far (the first formatted as ext4), committed as a
- * tar-wrapped ZFile whose uuid comes from the layer's chainID, then the
- * blobs, the config (source config with new `diff_ids`) and last the
- * manifest (OCI media types) go to `dst`. With a `store`, a layer whose
- * chainID was converted before for the destination registry is reused
- * (fetched as a lower, cross-repo mounted when it lives in another
- * repository) instead of rebuilt, and every layer and the manifest are
- * recorded once the manifest is stored; a manifest converted before from
- * the same source into the same repository is only tagged again. An index without `platform` is
- * converted platform by platform into an OCI index ({@linkcode convertIndex}).
- * The work happens in a temporary
- * directory, removed at the end, failure or not; nothing is stored at `dst`
- * when a layer fails.
+ * layers converted so far (the first formatted as ext4), its digest and
+ * diff_id checked, committed with a uuid from the layer's chainID and
+ * packed as a tar-wrapped ZFile ({@linkcode convertLayers}); then the blobs,
+ * the config (source config with new `diff_ids`) and last the manifest
+ * (Docker media types, or OCI's with `oci` or `referrer`) go to `dst`.
+ * With a `store`, a layer whose chainID was converted before with the same
+ * output settings for the destination registry is reused (fetched as a
+ * lower, cross-repo mounted when it lives in another repository) instead
+ * of rebuilt, and every layer and the manifest are recorded once the
+ * manifest is stored; a manifest converted before from the same source
+ * with the same settings into the same repository is only tagged again. An
+ * index without `platform` is converted platform by platform
+ * ({@linkcode convertIndex}). The work happens in a temporary directory,
+ * removed at the end, failure or not; nothing is stored at `dst` when a
+ * layer fails.
  *
  * @throws the error kind of the first failure, its message naming the layer
  */
@@ -117,9 +128,14 @@ export async function convertImage(
       );
     }
     const chain = await chainIds(diffIds);
-    const timestamp = conversionTime(source.config);
+    const oci = options.oci === true || options.referrer === true;
+    const output = outputSettings(options);
+    const settings = outputSettingsKey(output);
     const store = sink.dedup ? options.store : undefined;
-    const kind = OCI_MANIFEST + (options.referrer ? "+referrer" : "");
+    const kind = manifestKey(
+      (oci ? OCI_MANIFEST : DOCKER_MANIFEST) + (options.referrer ? "+referrer" : ""),
+      settings,
+    );
     const prior = store && await reuseManifest(store, sink.dedup!, source.descriptor.digest, kind);
     if (prior) {
       await sink.putManifest(prior.bytes, prior.descriptor, options.untagged);
@@ -137,58 +153,30 @@ export async function convertImage(
       const manifest = prior.descriptor;
       return { manifestDigest: manifest.digest, manifest, layers: prior.layers, blobsWritten: 0 };
     }
-    const files: string[] = [];
-    const layers: ConvertedLayer[] = [];
-    for (const [i, layer] of source.manifest.layers.entries()) {
-      const start = performance.now();
-      const what = `layer ${i + 1}/${count} ${layer.digest}`;
-      try {
-        const dir = `${work}/${String(i).padStart(4, "0")}`;
-        await Deno.mkdir(dir);
-        const file = `${dir}/overlaybd.commit`;
-        const reused = store && await reuseLayer(store, sink.dedup!, chain[i], file);
-        let tarBytes = 0;
-        if (reused) {
-          layers.push({ ...reused, reused: true });
-        } else {
-          const done = await convertLayer(layer, dir, {
-            source,
-            lowers: files,
-            chainId: chain[i],
-            parentChainId: chain[i - 1],
-            virtualSize: options.virtualSize ?? 64 * GIB,
-            algorithm: options.algorithm ?? "lz4",
-            blockSize: options.blockSize,
-            timestamp,
-            what,
-            onProgress: (n) => options.onProgress?.(i, n),
-          });
-          layers.push({ ...done.blob, reused: false });
-          tarBytes = done.tarBytes;
-        }
-        files.push(file);
-        options.onLayer?.({
-          index: i,
-          count,
-          source: layer.digest,
-          blob: { digest: layers[i].digest, size: layers[i].size },
-          reused: layers[i].reused,
-          tarBytes,
-          seconds: (performance.now() - start) / 1000,
-        });
-      } catch (err) {
-        throw inContext(err, what);
-      }
-    }
+    const { layers, files } = await convertLayers({
+      source,
+      work,
+      diffIds,
+      chain,
+      dedup: store && { store, target: sink.dedup!, settings },
+      ...output,
+      timestamp: conversionTime(source.config),
+      concurrency: Math.max(1, options.concurrency ?? 2),
+      onLayer: options.onLayer,
+      onProgress: options.onProgress,
+    });
 
     const { rootfs: _rootfs, ...baseConfig } = source.config;
     const built = await buildOverlaybdImage(layers, baseConfig);
-    const image = options.referrer ? await asReferrer(built, source.descriptor) : built;
+    const typed = oci ? built : await withDockerTypes(built);
+    const image = options.referrer ? await asReferrer(typed, source.descriptor) : typed;
     const blobsWritten = await storeImage(sink, files, layers, image, options.untagged);
     if (store) {
       const dst = sink.dedup!.dst;
-      for (const [i, layer] of layers.entries()) store.putLayer(dst, chain[i], layer);
-      store.putManifest(dst, source.descriptor.digest, kind, image.manifestDescriptor);
+      for (const [i, layer] of layers.entries()) {
+        await store.putLayer(dst, layerKey(chain[i], settings), layer);
+      }
+      await store.putManifest(dst, source.descriptor.digest, kind, image.manifestDescriptor);
     }
     const manifest = image.manifestDescriptor;
     return { manifestDigest: manifest.digest, manifest, layers, blobsWritten };

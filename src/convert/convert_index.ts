@@ -1,8 +1,10 @@
 import { NotFoundError } from "../errors.ts";
 import type { Descriptor, ImageIndex, Platform } from "../registry/mod.ts";
-import { digestOf, formatPlatform, OCI_INDEX } from "../registry/mod.ts";
+import { digestOf, formatPlatform } from "../registry/mod.ts";
 import type { ConvertOptions, ConvertResult } from "./convert_image.ts";
+import { manifestKey, outputSettings, outputSettingsKey } from "./dedup_settings.ts";
 import { inContext } from "./error_context.ts";
+import { indexMediaType } from "./media_types.ts";
 import { openImageSink } from "./image_sink.ts";
 import type { SourceIndex } from "./source_index.ts";
 
@@ -15,8 +17,9 @@ export type ConvertOne = (
 
 /**
  * Converts every platform of the index `source` (attestations left out),
- * each manifest stored by digest, then stores an OCI index of the converted
- * manifests, platform descriptors kept, under `dst`'s tag — last, so that
+ * each manifest stored by digest, then stores an index of the converted
+ * manifests (the source index's media type, OCI's with `oci` or
+ * `referrer`), platform descriptors kept, under `dst`'s tag — last, so that
  * a failed platform stores no index.
  *
  * @throws {NotFoundError} when the index has no platform images
@@ -56,14 +59,16 @@ export async function convertIndex(
       platform,
     });
   }
-  const index: ImageIndex = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: entries };
+  const mediaType = indexMediaType(source.descriptor.mediaType, options.oci || options.referrer);
+  const index: ImageIndex = { schemaVersion: 2, mediaType, manifests: entries };
   const bytes = new TextEncoder().encode(JSON.stringify(index));
-  const descriptor = { mediaType: OCI_INDEX, digest: await digestOf(bytes), size: bytes.length };
+  const descriptor = { mediaType, digest: await digestOf(bytes), size: bytes.length };
   const sink = openImageSink(dst, options.destination ?? options);
   try {
     await sink.putManifest(bytes, descriptor);
     if (options.store && sink.dedup) {
-      options.store.putManifest(sink.dedup.dst, source.descriptor.digest, OCI_INDEX, descriptor);
+      const key = manifestKey(mediaType, outputSettingsKey(outputSettings(options)));
+      await options.store.putManifest(sink.dedup.dst, source.descriptor.digest, key, descriptor);
     }
   } finally {
     sink.close();

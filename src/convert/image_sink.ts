@@ -13,7 +13,12 @@ import { fetchBlobToFile } from "./fetch_blob.ts";
 import { type EndpointOptions, openEndpoint } from "./image_source.ts";
 import type { DedupTarget } from "./layer_dedup.ts";
 import type { BuiltImage } from "../oci/mod.ts";
-import { parseLayoutRef, tagLayoutManifest, writeLayoutBlob } from "./oci_layout.ts";
+import {
+  moveLayoutBlob,
+  parseLayoutRef,
+  tagLayoutManifest,
+  writeLayoutBlob,
+} from "./oci_layout.ts";
 
 /** Where a converted image goes: a registry repository or an OCI layout. */
 export interface ImageSink {
@@ -21,6 +26,11 @@ export interface ImageSink {
   name: string;
   /** Stores a blob unless it is there (mounted from `mountFrom` when given); says whether bytes were written. */
   putBlob(data: Uint8Array<ArrayBuffer>, digest: string, mountFrom?: string): Promise<boolean>;
+  /**
+   * {@linkcode putBlob} of the file at `path`, whose digest the caller
+   * computed; the file may be moved away (a layout takes it by rename).
+   */
+  putFile(path: string, digest: string, mountFrom?: string): Promise<boolean>;
   /**
    * Stores the manifest under the sink's tag (by digest only without one or
    * when `untagged`, e.g. a platform manifest of an index). Last step.
@@ -59,6 +69,10 @@ function toRegistry(name: string, options: EndpointOptions): ImageSink {
       const pushed = await pushBlob(repo, data, { digest, chunkSize: 16 << 20, mountFrom });
       return pushed.how === "uploaded";
     },
+    async putFile(path, digest, mountFrom) {
+      if (await statBlob(repo, digest)) return false;
+      return await this.putBlob(await Deno.readFile(path), digest, mountFrom);
+    },
     async putManifest(bytes, descriptor, untagged) {
       const tag = untagged ? undefined : ref.tag;
       await pushManifest(repo, bytes, { mediaType: descriptor.mediaType, tag });
@@ -91,6 +105,7 @@ function toLayout(name: string): ImageSink {
     async putBlob(data, digest) {
       return (await writeLayoutBlob(dir, data)) === digest;
     },
+    putFile: (path, digest) => moveLayoutBlob(dir, path, digest),
     async putManifest(bytes, descriptor, untagged) {
       await writeLayoutBlob(dir, bytes);
       // A platform manifest is reached through its index, not index.json.
@@ -117,7 +132,7 @@ export async function storeImage(
   let written = 0;
   for (const [i, file] of files.entries()) {
     const { digest, mountFrom } = layers[i];
-    if (await sink.putBlob(await Deno.readFile(file), digest, mountFrom)) written++;
+    if (await sink.putFile(file, digest, mountFrom)) written++;
   }
   if (await sink.putBlob(image.config, image.configDescriptor.digest)) written++;
   await sink.putManifest(image.manifest, image.manifestDescriptor, untagged);

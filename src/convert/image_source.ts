@@ -1,4 +1,4 @@
-import { FailedPreconditionError, UnsupportedError } from "../errors.ts";
+import { FailedPreconditionError, NotFoundError, UnsupportedError } from "../errors.ts";
 import {
   chainCredentials,
   type Descriptor,
@@ -41,7 +41,13 @@ export interface SourceImage {
   manifest: ImageManifest;
   /** The parsed image config. */
   config: Record<string, unknown>;
-  /** A local file with the layer blob's bytes, fetched into `dir` when remote (digest checked). */
+  /**
+   * A local file with the layer blob's bytes, fetched into `dir` when
+   * remote (digest checked while fetching; a layout's blob is checked when
+   * it is decoded).
+   *
+   * @throws {NotFoundError} when the blob is missing
+   */
   layerFile(layer: Descriptor, dir: string): Promise<string>;
   close(): void;
 }
@@ -116,8 +122,16 @@ async function fromLayout(name: string, options: SourceOptions): Promise<SourceI
     manifest,
     config: parseJson(configBytes, `config of ${name}`),
     async layerFile(layer) {
-      await readLayoutBlob(dir, layer.digest, name);
-      return layoutBlobPath(dir, layer.digest);
+      const path = layoutBlobPath(dir, layer.digest);
+      try {
+        await Deno.stat(path);
+      } catch (cause) {
+        if (cause instanceof Deno.errors.NotFound) {
+          throw new NotFoundError(`${name}: blob ${layer.digest} is missing`, { cause });
+        }
+        throw cause;
+      }
+      return path;
     },
     close() {},
   };

@@ -1,6 +1,7 @@
 import type { LayerBlob } from "../oci/mod.ts";
 import type { FetchedManifest } from "../registry/mod.ts";
 import type { ConversionStore, StoreDestination } from "./conversion_store.ts";
+import { layerKey } from "./dedup_settings.ts";
 
 /** What dedup needs of a destination registry (spec §7.6). */
 export interface DedupTarget {
@@ -20,7 +21,8 @@ export interface ReusedLayer extends LayerBlob {
 }
 
 /**
- * Looks up the converted layer of `chainId` for the destination registry:
+ * Looks up the layer converted from `chainId` with the same output
+ * `settings` (`outputSettingsKey`) for the destination registry:
  * a row of the destination repository first, then of any other repository
  * on the same host (to be cross-repo mounted). A row whose blob the registry
  * no longer has is deleted. The blob found is fetched into `path`, so that
@@ -34,11 +36,13 @@ export async function reuseLayer(
   store: ConversionStore,
   target: DedupTarget,
   chainId: string,
+  settings: string,
   path: string,
 ): Promise<ReusedLayer | undefined> {
-  for (const row of store.layers(target.dst, chainId)) {
+  const key = layerKey(chainId, settings);
+  for (const row of await store.layers(target.dst, key)) {
     if (!await target.hasBlob(row.repo, row.digest)) {
-      store.deleteLayer({ host: target.dst.host, repo: row.repo }, chainId);
+      await store.deleteLayer({ host: target.dst.host, repo: row.repo }, key);
       continue;
     }
     const blob = { digest: row.digest, size: row.size };

@@ -25,11 +25,12 @@ export async function reuseManifest(
   srcDigest: string,
   kind: string,
 ): Promise<ReusedManifest | undefined> {
-  const row = store.manifests(target.dst, srcDigest, kind).find((r) => r.repo === target.dst.repo);
+  const rows = await store.manifests(target.dst, srcDigest, kind);
+  const row = rows.find((r) => r.repo === target.dst.repo);
   if (!row) return undefined;
   const found = await target.fetchManifest(row.digest);
   if (!found) {
-    store.deleteManifest(target.dst, srcDigest, kind);
+    await store.deleteManifest(target.dst, srcDigest, kind);
     return undefined;
   }
   const manifest = found.content as ImageManifest;

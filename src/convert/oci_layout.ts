@@ -67,6 +67,26 @@ export async function writeLayoutBlob(dir: string, data: Uint8Array<ArrayBuffer>
 }
 
 /**
+ * Moves the file `from`, whose digest the caller computed, into a layout as
+ * blob `digest` (renamed when on the same filesystem, else copied) unless
+ * the layout has it. Says whether the blob was added.
+ */
+export async function moveLayoutBlob(dir: string, from: string, digest: string): Promise<boolean> {
+  const path = layoutBlobPath(dir, digest);
+  await Deno.mkdir(`${dir}/blobs/sha256`, { recursive: true });
+  await Deno.writeTextFile(`${dir}/oci-layout`, '{"imageLayoutVersion":"1.0.0"}');
+  if (await Deno.stat(path).catch(() => undefined)) return false;
+  try {
+    await Deno.rename(from, path);
+  } catch {
+    // Another filesystem (EXDEV): copy, then rename so readers never see half a blob.
+    await Deno.copyFile(from, `${path}.tmp`);
+    await Deno.rename(`${path}.tmp`, path);
+  }
+  return true;
+}
+
+/**
  * Adds `manifest` to the layout's index.json under `tag`, replacing what
  * had that tag. Write its blobs first.
  */

@@ -1,5 +1,6 @@
-import { InvalidArgumentError, UnsupportedError } from "../errors.ts";
+import { InvalidArgumentError } from "../errors.ts";
 import type { ConversionStore } from "./conversion_store.ts";
+import { openMysqlStore } from "./mysql_store.ts";
 import { SqliteConversionStore } from "./sqlite_store.ts";
 
 /** Default SQLite file of the dedup tables (`--db-path`). */
@@ -11,24 +12,27 @@ export interface StoreOptions {
   type?: string;
   /** SQLite file (default {@linkcode DEFAULT_DB_PATH}). */
   path?: string;
-  /** Connection string of a database server. */
+  /** Connection string of a MySQL/MariaDB server: `user:password@tcp(host:port)/database`. */
   dsn?: string;
 }
 
 /**
- * Opens the dedup store (spec §7.6): an SQLite file by default.
+ * Opens the dedup store (spec §7.6): an SQLite file by default, or the
+ * tables in a shared MySQL/MariaDB database (`mysql` with a `dsn`).
  *
- * @throws {UnsupportedError} for `mysql`, which this build does not implement
- * @throws {InvalidArgumentError} for an unknown database type
- * @throws {UnavailableError} when the SQLite file cannot be opened
+ * @throws {InvalidArgumentError} for an unknown database type, or mysql without a valid dsn
+ * @throws {UnavailableError} when the file or the server cannot be opened
  */
-export function openConversionStore(options: StoreOptions = {}): ConversionStore {
+export async function openConversionStore(options: StoreOptions = {}): Promise<ConversionStore> {
   const type = options.type ?? "sqlite";
   if (type === "sqlite") return new SqliteConversionStore(options.path ?? DEFAULT_DB_PATH);
   if (type === "mysql") {
-    throw new UnsupportedError(
-      "--db-type mysql is not implemented in this build; use the default sqlite (--db-path FILE)",
-    );
+    if (!options.dsn) {
+      throw new InvalidArgumentError(
+        "--db-type mysql needs --db-str user:password@tcp(host:port)/db",
+      );
+    }
+    return await openMysqlStore(options.dsn);
   }
   throw new InvalidArgumentError(`--db-type '${type}' is not one of sqlite, mysql`);
 }

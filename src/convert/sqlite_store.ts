@@ -51,43 +51,66 @@ export class SqliteConversionStore implements ConversionStore {
     }
   }
 
+  /** node:sqlite is synchronous: its results as the interface's promises. */
+  #sync<T>(fn: (db: DatabaseSync) => T): Promise<T> {
+    try {
+      return Promise.resolve(fn(this.#open));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   get #open(): DatabaseSync {
     if (!this.#db) throw new UnavailableError("conversion database is closed");
     return this.#db;
   }
 
-  layers(dst: StoreDestination, chainId: string): StoredLayer[] {
-    const rows = this.#open.prepare(
-      `SELECT repo, data_digest, data_size FROM overlaybd_layers
-       WHERE host = ? AND chain_id = ? ${ORDER}`,
-    ).all(dst.host, chainId, dst.repo);
-    return rows.map((r) => ({
-      repo: String(r.repo),
-      digest: String(r.data_digest),
-      size: Number(r.data_size),
-    }));
+  layers(dst: StoreDestination, chainId: string): Promise<StoredLayer[]> {
+    return this.#sync((db) =>
+      db.prepare(
+        `SELECT repo, data_digest, data_size FROM overlaybd_layers
+         WHERE host = ? AND chain_id = ? ${ORDER}`,
+      ).all(dst.host, chainId, dst.repo).map((r) => ({
+        repo: String(r.repo),
+        digest: String(r.data_digest),
+        size: Number(r.data_size),
+      }))
+    );
   }
 
-  putLayer(dst: StoreDestination, chainId: string, blob: { digest: string; size: number }): void {
-    this.#open.prepare("INSERT OR REPLACE INTO overlaybd_layers VALUES (?, ?, ?, ?, ?)")
-      .run(dst.host, dst.repo, chainId, blob.digest, blob.size);
+  putLayer(
+    dst: StoreDestination,
+    chainId: string,
+    blob: { digest: string; size: number },
+  ): Promise<void> {
+    return this.#sync((db) => {
+      db.prepare("INSERT OR REPLACE INTO overlaybd_layers VALUES (?, ?, ?, ?, ?)")
+        .run(dst.host, dst.repo, chainId, blob.digest, blob.size);
+    });
   }
 
-  deleteLayer(dst: StoreDestination, chainId: string): void {
-    this.#open.prepare("DELETE FROM overlaybd_layers WHERE host = ? AND repo = ? AND chain_id = ?")
-      .run(dst.host, dst.repo, chainId);
+  deleteLayer(dst: StoreDestination, chainId: string): Promise<void> {
+    return this.#sync((db) => {
+      db.prepare("DELETE FROM overlaybd_layers WHERE host = ? AND repo = ? AND chain_id = ?")
+        .run(dst.host, dst.repo, chainId);
+    });
   }
 
-  manifests(dst: StoreDestination, srcDigest: string, mediaType: string): StoredManifest[] {
-    const rows = this.#open.prepare(
-      `SELECT repo, out_digest, data_size FROM overlaybd_manifests
-       WHERE host = ? AND src_digest = ? AND mediatype = ? ${ORDER}`,
-    ).all(dst.host, srcDigest, mediaType, dst.repo);
-    return rows.map((r) => ({
-      repo: String(r.repo),
-      digest: String(r.out_digest),
-      size: Number(r.data_size),
-    }));
+  manifests(
+    dst: StoreDestination,
+    srcDigest: string,
+    mediaType: string,
+  ): Promise<StoredManifest[]> {
+    return this.#sync((db) =>
+      db.prepare(
+        `SELECT repo, out_digest, data_size FROM overlaybd_manifests
+         WHERE host = ? AND src_digest = ? AND mediatype = ? ${ORDER}`,
+      ).all(dst.host, srcDigest, mediaType, dst.repo).map((r) => ({
+        repo: String(r.repo),
+        digest: String(r.out_digest),
+        size: Number(r.data_size),
+      }))
+    );
   }
 
   putManifest(
@@ -95,19 +118,24 @@ export class SqliteConversionStore implements ConversionStore {
     srcDigest: string,
     mediaType: string,
     out: { digest: string; size: number },
-  ): void {
-    this.#open.prepare("INSERT OR REPLACE INTO overlaybd_manifests VALUES (?, ?, ?, ?, ?, ?)")
-      .run(dst.host, dst.repo, srcDigest, out.digest, out.size, mediaType);
+  ): Promise<void> {
+    return this.#sync((db) => {
+      db.prepare("INSERT OR REPLACE INTO overlaybd_manifests VALUES (?, ?, ?, ?, ?, ?)")
+        .run(dst.host, dst.repo, srcDigest, out.digest, out.size, mediaType);
+    });
   }
 
-  deleteManifest(dst: StoreDestination, srcDigest: string, mediaType: string): void {
-    this.#open.prepare(
-      "DELETE FROM overlaybd_manifests WHERE host = ? AND repo = ? AND src_digest = ? AND mediatype = ?",
-    ).run(dst.host, dst.repo, srcDigest, mediaType);
+  deleteManifest(dst: StoreDestination, srcDigest: string, mediaType: string): Promise<void> {
+    return this.#sync((db) => {
+      db.prepare(
+        "DELETE FROM overlaybd_manifests WHERE host = ? AND repo = ? AND src_digest = ? AND mediatype = ?",
+      ).run(dst.host, dst.repo, srcDigest, mediaType);
+    });
   }
 
-  close(): void {
+  close(): Promise<void> {
     this.#db?.close();
     this.#db = undefined;
+    return Promise.resolve();
   }
 }

@@ -39,7 +39,15 @@ export interface TarEntry {
 export interface TarEntryWithBody extends TarEntry {
   /** The content in chunks as they arrive (views into the stream's buffers). */
   body(): AsyncGenerator<Uint8Array<ArrayBuffer>>;
+  /**
+   * The whole content at once when it is already buffered (a view, valid
+   * until the next entry), else undefined: then read it with `body()`. The
+   * fast path for the many small files of a layer.
+   */
+  bufferedBody(): Uint8Array<ArrayBuffer> | undefined;
 }
+
+const isGnuSparse = (key: string) => key.startsWith("GNU.sparse.");
 
 const TYPES: Record<string, TarEntryType> = {
   "0": "file",
@@ -145,10 +153,10 @@ export async function* readTar(
           start = -1;
           continue;
       }
-      const all = new Map([...global, ...pax]);
+      const all = global.size === 0 ? pax : pax.size === 0 ? global : new Map([...global, ...pax]);
       const name = all.has("path") ? text.decode(all.get("path")) : longName ?? h.name;
       const type = TYPES[h.typeflag];
-      if (type === undefined || [...all.keys()].some((k) => k.startsWith("GNU.sparse."))) {
+      if (type === undefined || (all.size > 0 && [...all.keys()].some(isGnuSparse))) {
         throw new UnsupportedError(
           `tar entry ${name} at ${start}: type '${h.typeflag}' (GNU sparse or multi-volume) is not supported`,
         );
@@ -165,10 +173,10 @@ export async function* readTar(
         linkname: all.has("linkpath") ? text.decode(all.get("linkpath")) : longLink ?? h.linkname,
         devmajor: h.devmajor,
         devminor: h.devminor,
-        xattrs: xattrsOf(all),
+        xattrs: all.size > 0 ? xattrsOf(all) : [],
         offset: start,
       };
-      pax = new Map();
+      if (pax.size > 0) pax = new Map();
       longName = longLink = undefined;
       start = -1;
       let left = size;
@@ -185,6 +193,11 @@ export async function* readTar(
             left -= chunk.byteLength;
             yield chunk;
           }
+        },
+        bufferedBody() {
+          const all = left === size ? r.takeBuffered(size) : undefined;
+          if (all) left = 0;
+          return all;
         },
       };
       const rest = left + padding(size);

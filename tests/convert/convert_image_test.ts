@@ -9,9 +9,13 @@ import {
 import { inspectFile } from "../../src/layer/mod.ts";
 import { labels } from "../../src/oci/mod.ts";
 import {
+  DOCKER_CONFIG,
+  DOCKER_LAYER_TAR,
+  DOCKER_MANIFEST,
   listReferrers,
   OCI_CONFIG,
   OCI_LAYER_GZIP,
+  OCI_LAYER_TAR,
   OCI_MANIFEST,
   openRepository,
   OVERLAYBD_NATIVE_ARTIFACT,
@@ -54,9 +58,15 @@ Deno.test("convertImage() writes an OCI layout whose layer holds /hello when the
       );
       assert.deepEqual([...Deno.readDirSync(`${tmp}/work`)], [], "temporary files are removed");
 
-      const { manifest } = await resolveLayoutImage(`${tmp}/out`, "obd");
+      const { descriptor, manifest } = await resolveLayoutImage(`${tmp}/out`, "obd");
+      // Docker media types unless --oci, as upstream (spec §7.1).
+      assert.deepEqual(
+        [descriptor.mediaType, manifest.mediaType, manifest.config.mediaType],
+        [DOCKER_MANIFEST, DOCKER_MANIFEST, DOCKER_CONFIG],
+      );
       assert.equal(manifest.layers.length, 1);
       const layer = manifest.layers[0];
+      assert.equal(layer.mediaType, DOCKER_LAYER_TAR);
       assert.equal(layer.digest, result.layers[0].digest);
       assert.equal(layer.annotations?.[labels.BLOB_DIGEST], layer.digest);
       assert.equal(layer.annotations?.[labels.VERSION], "0.1.0");
@@ -76,13 +86,19 @@ Deno.test("convertImage() writes an OCI layout whose layer holds /hello when the
         info.toLowerCase().includes(layerUuid(diffId)),
         `uuid ${layerUuid(diffId)} in ${info.slice(0, 400)}`,
       );
-      // Reproducible: converting again gives the same layer and manifest digests.
+      // Reproducible: converting again gives the same layer digests; --oci changes only the types.
       const again = await convertImage(
         `${registry.host}/hello-world:amd64`,
         `oci:${tmp}/out2:obd`,
-        { plain: true, workdir: `${tmp}/work` },
+        { plain: true, workdir: `${tmp}/work`, oci: true },
       );
       assert.equal(again.layers[0].digest, result.layers[0].digest);
+      const oci = await resolveLayoutImage(`${tmp}/out2`, "obd");
+      assert.deepEqual(
+        [oci.descriptor.mediaType, oci.manifest.config.mediaType, oci.manifest.layers[0].mediaType],
+        [OCI_MANIFEST, OCI_CONFIG, OCI_LAYER_TAR],
+      );
+      assert.deepEqual(oci.manifest.layers[0].annotations, layer.annotations);
     } finally {
       await registry.stop();
     }
@@ -144,52 +160,99 @@ async function putBlob(dir: string, data: Uint8Array<ArrayBuffer>) {
   return { digest, size: data.length };
 }
 
+/**
+ * A layout `dir` with one image tagged `t`: a gzip layer of `data` (as
+ * given, digest from the bytes) and a config with `diffId`.
+ */
+async function oneLayerLayout(dir: string, gz: Uint8Array<ArrayBuffer>, diffId: string) {
+  const layer = await putBlob(dir, gz);
+  const config = await putBlob(
+    dir,
+    new TextEncoder().encode(JSON.stringify({
+      architecture: "amd64",
+      os: "linux",
+      rootfs: { type: "layers", diff_ids: [diffId] },
+    })),
+  );
+  const manifest = await putBlob(
+    dir,
+    new TextEncoder().encode(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: OCI_CONFIG, ...config },
+      layers: [{ mediaType: OCI_LAYER_GZIP, ...layer }],
+    })),
+  );
+  await Deno.writeTextFile(
+    `${dir}/index.json`,
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: OCI_MANIFEST, ...manifest, annotations: { [REF_NAME]: "t" } }],
+    }),
+  );
+  return layer;
+}
+
+/** A gzip tar of 300 kB of random data, and the sha256 of the tar. */
+async function smallLayer(tmp: string): Promise<{ gz: Uint8Array<ArrayBuffer>; diffId: string }> {
+  await Deno.mkdir(`${tmp}/src`);
+  await Deno.writeFile(`${tmp}/src/data.bin`, randomBytes(300_000));
+  await runTool("tar", ["-cf", `${tmp}/layer.tar`, "-C", `${tmp}/src`, "data.bin"]);
+  const diffId = `sha256:${await sha256(await Deno.readFile(`${tmp}/layer.tar`))}`;
+  await runTool("gzip", ["-n", `${tmp}/layer.tar`]);
+  return { gz: await Deno.readFile(`${tmp}/layer.tar.gz`), diffId };
+}
+
+/** Runs obdconv from `oci:src:t` into `oci:out:obd`; asserts one line and nothing left. */
+async function convertFails(tmp: string, src: string): Promise<string> {
+  await Deno.mkdir(`${tmp}/work`);
+  const r = await runCli([
+    "obdconv",
+    "--workdir",
+    `${tmp}/work`,
+    `oci:${src}:t`,
+    `oci:${tmp}/out:obd`,
+  ]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  assert.deepEqual([...Deno.readDirSync(`${tmp}/work`)], []);
+  assert.equal(await Deno.stat(`${tmp}/out`).catch(() => undefined), undefined, "nothing stored");
+  return r.stderr;
+}
+
 Deno.test("overlaybd obdconv names the layer in one line and stores nothing when its gzip is corrupt", async () => {
   await withTempDir(async (tmp) => {
-    await Deno.mkdir(`${tmp}/src`);
-    await Deno.writeFile(`${tmp}/src/data.bin`, randomBytes(300_000));
-    await runTool("tar", ["-czf", `${tmp}/layer.tar.gz`, "-C", `${tmp}/src`, "data.bin"]);
-    const gz = await Deno.readFile(`${tmp}/layer.tar.gz`);
+    const { gz, diffId } = await smallLayer(tmp);
     gz.fill(0x55, 1000, 1200);
-    const src = `${tmp}/layout`;
-    const layer = await putBlob(src, gz);
-    const config = await putBlob(
-      src,
-      new TextEncoder().encode(JSON.stringify({
-        architecture: "amd64",
-        os: "linux",
-        rootfs: { type: "layers", diff_ids: [`sha256:${"d".repeat(64)}`] },
-      })),
+    const layer = await oneLayerLayout(`${tmp}/layout`, gz, diffId);
+    const stderr = await convertFails(tmp, `${tmp}/layout`);
+    assert.match(stderr, new RegExp(`^overlaybd: layer 1/1 ${layer.digest}: .*corrupt gzip`));
+  });
+});
+
+Deno.test("overlaybd obdconv names the layer in one line and stores nothing when the tar does not match its diff_id", async () => {
+  await withTempDir(async (tmp) => {
+    const { gz } = await smallLayer(tmp);
+    const wrong = `sha256:${"d".repeat(64)}`;
+    const layer = await oneLayerLayout(`${tmp}/layout`, gz, wrong);
+    const stderr = await convertFails(tmp, `${tmp}/layout`);
+    assert.match(
+      stderr,
+      new RegExp(`^overlaybd: layer 1/1 ${layer.digest}: .*diff_id is ${wrong}`),
     );
-    const manifest = await putBlob(
-      src,
-      new TextEncoder().encode(JSON.stringify({
-        schemaVersion: 2,
-        mediaType: OCI_MANIFEST,
-        config: { mediaType: OCI_CONFIG, ...config },
-        layers: [{ mediaType: OCI_LAYER_GZIP, ...layer }],
-      })),
-    );
-    await Deno.writeTextFile(
-      `${src}/index.json`,
-      JSON.stringify({
-        schemaVersion: 2,
-        manifests: [{ mediaType: OCI_MANIFEST, ...manifest, annotations: { [REF_NAME]: "t" } }],
-      }),
-    );
-    await Deno.mkdir(`${tmp}/work`);
-    const r = await runCli([
-      "obdconv",
-      "--workdir",
-      `${tmp}/work`,
-      `oci:${src}:t`,
-      `oci:${tmp}/out:obd`,
-    ]);
-    assert.equal(r.code, 1, r.stderr);
-    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
-    assert.match(r.stderr, new RegExp(`^overlaybd: layer 1/1 ${layer.digest}: .*corrupt gzip`));
-    assert.deepEqual([...Deno.readDirSync(`${tmp}/work`)], []);
-    assert.equal(await Deno.stat(`${tmp}/out`).catch(() => undefined), undefined);
+  });
+});
+
+Deno.test("overlaybd obdconv names the layer in one line and stores nothing when the blob does not match its digest", async () => {
+  await withTempDir(async (tmp) => {
+    const { gz, diffId } = await smallLayer(tmp);
+    const layer = await oneLayerLayout(`${tmp}/layout`, gz, diffId);
+    // Another valid gzip of the same tar under the old name: only the blob digest is off.
+    const path = layoutBlobPath(`${tmp}/layout`, layer.digest);
+    const other = new Uint8Array([...gz.subarray(0, 4), 1, 2, 3, 4, ...gz.subarray(8)]);
+    await Deno.writeFile(path, other);
+    const stderr = await convertFails(tmp, `${tmp}/layout`);
+    assert.match(stderr, new RegExp(`^overlaybd: layer 1/1 ${layer.digest}: .*blob has digest`));
   });
 });
 

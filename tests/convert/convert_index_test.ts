@@ -6,6 +6,8 @@ import {
   resolveLayoutImage,
 } from "../../src/convert/mod.ts";
 import {
+  DOCKER_MANIFEST,
+  DOCKER_MANIFEST_LIST,
   fetchManifest,
   type ImageIndex,
   OCI_INDEX,
@@ -25,7 +27,7 @@ const DOCKER_LIST = "sha256:726023f73a8fc5103fa6776d48090539042cb822531c6b751b1f
 /** Manifest, config and layer of its linux/amd64 image. */
 const AMD64 = "sha256:7e9b6e7ba2842c91cf49f3e214d04a7a496f8214356f41d81a6e6dcad11f11e3";
 
-Deno.test("convertImage() pushes an OCI index with every platform converted when the source is a manifest list", async () => {
+Deno.test("convertImage() pushes a manifest list of Docker manifests with every platform converted when the source is a manifest list", async () => {
   await withTempDir(async (tmp) => {
     const registry = await startRegistry(tmp);
     const repo = openRepository(`${registry.host}/hello-world`, { plain: true });
@@ -40,12 +42,13 @@ Deno.test("convertImage() pushes an OCI index with every platform converted when
       );
       assert.equal(result.platforms?.length, 9);
       const top = await fetchManifest(repo, "obd");
-      assert.equal(top.descriptor.mediaType, OCI_INDEX);
+      // Without --oci the source's index type and Docker manifests (spec §7.1).
+      assert.equal(top.descriptor.mediaType, DOCKER_MANIFEST_LIST);
       assert.equal(top.descriptor.digest, result.manifestDigest);
       const index = top.content as ImageIndex;
       assert.deepEqual(
         index.manifests.map((m) => [m.mediaType, m.platform]),
-        src.manifests.map((m) => [OCI_MANIFEST, m.platform]),
+        src.manifests.map((m) => [DOCKER_MANIFEST, m.platform]),
       );
       for (const entry of index.manifests) {
         const { manifest } = await resolveImage(repo, "obd", { platform: entry.platform });
@@ -81,7 +84,7 @@ async function copyBlob(dir: string, digest: string): Promise<{ digest: string; 
   return { digest, size: bytes.length };
 }
 
-Deno.test("convertImage() skips attestation manifests when converting an index into a layout", async () => {
+Deno.test("convertImage() skips attestation manifests when converting an OCI index into a layout with --oci", async () => {
   await withTempDir(async (tmp) => {
     const dir = `${tmp}/src`;
     await Deno.mkdir(`${dir}/blobs/sha256`, { recursive: true });
@@ -125,8 +128,9 @@ Deno.test("convertImage() skips attestation manifests when converting an index i
         }],
       }),
     );
-    const result = await convertImage(`oci:${dir}:multi`, `oci:${tmp}/out:obd`);
+    const result = await convertImage(`oci:${dir}:multi`, `oci:${tmp}/out:obd`, { oci: true });
     assert.deepEqual(result.platforms?.map((p) => p.platform.architecture), ["amd64"]);
+    assert.equal(result.platforms?.[0].result.manifest.mediaType, OCI_MANIFEST);
     const out = JSON.parse(await Deno.readTextFile(`${tmp}/out/index.json`)) as ImageIndex;
     assert.deepEqual(out.manifests.map((m) => [m.mediaType, m.digest]), [
       [OCI_INDEX, result.manifestDigest],

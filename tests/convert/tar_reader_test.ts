@@ -19,15 +19,21 @@ function streamOf(bytes: Uint8Array<ArrayBuffer>, chunk: number) {
   });
 }
 
-async function readAll(bytes: Uint8Array<ArrayBuffer>, chunk = 1000): Promise<Read[]> {
+async function readAll(
+  bytes: Uint8Array<ArrayBuffer>,
+  chunk = 1000,
+  buffered = false,
+): Promise<Read[]> {
   const out: Read[] = [];
   for await (const e of readTar(streamOf(bytes, chunk))) {
     const parts: Uint8Array[] = [];
-    for await (const c of e.body()) parts.push(c.slice());
+    const whole = buffered ? e.bufferedBody() : undefined;
+    if (whole) parts.push(whole.slice());
+    else for await (const c of e.body()) parts.push(c.slice());
     const content = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     let o = 0;
     for (const p of parts) (content.set(p, o), o += p.length);
-    const { body: _, ...rest } = e;
+    const { body: _, bufferedBody: __, ...rest } = e;
     out.push({ ...rest, content });
   }
   return out;
@@ -110,6 +116,23 @@ Deno.test("readTar() gives the same entries whatever the chunk sizes", async () 
     const a = await readAll(bytes, 1);
     const b = await readAll(bytes, 1 << 20);
     assert.deepEqual(a, b);
+  });
+});
+
+Deno.test("readTar() hands out a buffered body whole, and the same entries either way", async () => {
+  await withTempDir(async (dir) => {
+    await makeTree(dir);
+    await runTool("tar", ["--format=posix", "-cf", `${dir}/t.tar`, "-C", `${dir}/src`, "."]);
+    const bytes = await Deno.readFile(`${dir}/t.tar`);
+    const want = await readAll(bytes, 1 << 20);
+    for (const chunk of [1, 700, 1 << 20]) {
+      assert.deepEqual(await readAll(bytes, chunk, true), want, `chunks of ${chunk}`);
+    }
+    let whole = 0;
+    for await (const e of readTar(streamOf(bytes, 1 << 20))) {
+      if (e.size > 0 && e.bufferedBody()) whole++;
+    }
+    assert.ok(whole > 0, "bodies inside one chunk come whole");
   });
 });
 
