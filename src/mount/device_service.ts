@@ -2,6 +2,7 @@ import type { BlobCache, RemoteBlobSource } from "../cache/mod.ts";
 import type { DeviceConfig, GlobalConfig } from "../config/mod.ts";
 import { type DeviceHost, mountImage, unmountImage } from "../device/mod.ts";
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from "../errors.ts";
+import { type DevicePrefetch, type PrefetchStatus, startDevicePrefetch } from "../trace/mod.ts";
 import { deviceConfigFor } from "./image_source.ts";
 import { removeState, writeState } from "./mount_state.ts";
 import { backgroundDownload, type DownloadStatus } from "./background_download.ts";
@@ -16,6 +17,12 @@ export interface MountRequest extends RegistryPoolOptions {
   dir: string;
   /** Platform to pick from a multi-arch image (`os/arch[/variant]`). */
   platform?: string;
+  /**
+   * Attach the device but leave its filesystem unmounted: whoever uses the
+   * loop device mounts it (the snapshotter's `rwMode` `dev`). `dir` still
+   * names the device.
+   */
+  attachOnly?: boolean;
 }
 
 /** A mounted device, as `overlaybd mount` reports it. */
@@ -28,13 +35,22 @@ export interface MountInfo {
   loopDevice: string;
   readOnly: boolean;
   layers: number;
+  /** Trace recording, trace replay or list prefetch (spec §8), when the device does one. */
+  prefetch?: PrefetchStatus;
+  /** Bytes this mount fetched from registries so far (demand reads, prefetch, download). */
+  bytesFetched?: number;
 }
 
 interface Mounted {
   info: MountInfo;
   pool: RegistryPool;
-  /** Stops the background download; resolves when it has. */
+  prefetch: DevicePrefetch;
+  /** Stops the background download; resolves when it has. Replaced when it starts late. */
   stopDownload: () => Promise<void>;
+  /** Set once unmounting began: a recording that ends then starts no download. */
+  closing: boolean;
+  /** Attached without mounting its filesystem. */
+  attachOnly: boolean;
 }
 
 /** What a {@linkcode DeviceService} runs on; the caller owns all of it. */
@@ -95,28 +111,59 @@ export class DeviceService {
     try {
       const config = await deviceConfigFor(request.source, pool, request);
       resultFile = config.resultFile;
-      const { image, remotes } = await openDeviceImage(config, {
+      const opened = await openDeviceImage(config, {
         cache,
         source,
         fetcherFor: (url) => pool.fetcherFor(url),
         sizeOf: (url, digest) => pool.sizeOf(url, digest),
       });
+      const { image, remotes, recorder } = opened;
+      if (opened.prefetchSkipped) log(`prefetch: ${opened.prefetchSkipped}; not prefetching`);
       const readOnly = !(config.upper.data && config.upper.index);
       const name = `dev${this.#next++}`;
-      const device = await mountImage(host, name, image, dir, { readOnly });
+      let device;
+      try {
+        device = request.attachOnly
+          ? await host.attach(name, image, { readOnly })
+          : await mountImage(host, name, image, dir, { readOnly });
+      } catch (err) {
+        recorder?.close();
+        throw err;
+      }
       const info: MountInfo = {
         dir,
         source: request.source,
         device: device.file,
         loopDevice: device.loopDevice,
         readOnly,
-        layers: config.lowers.length,
+        layers: config.lowers.length - (config.accelerationLayer ? 1 : 0),
       };
-      this.#mounts.set(dir, {
+      const mounted: Mounted = {
         info,
         pool,
-        stopDownload: this.#download(config, remotes, pool, info),
-      });
+        prefetch: { status: () => undefined, settled: async () => {}, close: async () => {} },
+        stopDownload: () => Promise.resolve(),
+        closing: false,
+        attachOnly: request.attachOnly === true,
+      };
+      this.#mounts.set(dir, mounted);
+      // Spec §8.1: no background download while a trace is being recorded.
+      const startDownload = () => {
+        if (!mounted.closing) mounted.stopDownload = this.#download(config, remotes, pool, info);
+      };
+      try {
+        mounted.prefetch = await startDevicePrefetch(opened.prefetch, image, {
+          concurrency: global.prefetchConfig.concurrency,
+          recorder,
+          log: (line) => log(`${dir}: ${line}`),
+          onRecordingEnd: startDownload,
+        });
+      } catch (err) {
+        // Prefetch only makes the device faster: it stays mounted without.
+        recorder?.close();
+        log(`${dir}: prefetch: ${(err as Error).message}; not prefetching`);
+      }
+      if (opened.prefetch.kind !== "record" || !mounted.prefetch.status()) startDownload();
       await writeState(runDir, {
         dir,
         pid: Deno.pid,
@@ -146,8 +193,12 @@ export class DeviceService {
     const m = this.#mounts.get(real);
     if (!m) throw new NotFoundError(`${dir} is not an overlaybd mount`);
     const name = m.info.device.split("/").pop()!;
+    m.closing = true;
+    // Before the image closes: a replay reads it, a recording dumps its trace.
+    await m.prefetch.close();
     await m.stopDownload();
-    await unmountImage(this.#parts.host, name, real);
+    if (m.attachOnly) await this.#parts.host.detach(name);
+    else await unmountImage(this.#parts.host, name, real);
     this.#mounts.delete(real);
     m.pool.close();
     await removeState(this.#parts.runDir, real);
@@ -183,9 +234,26 @@ export class DeviceService {
     };
   }
 
-  /** The current mounts. */
+  /** The current mounts, with their fetch and prefetch counters as of now. */
   list(): MountInfo[] {
-    return [...this.#mounts.values()].map((m) => m.info);
+    return [...this.#mounts.values()].map((m) => {
+      const prefetch = m.prefetch.status();
+      const info = { ...m.info, bytesFetched: m.pool.bytesFetched() };
+      return prefetch ? { ...info, prefetch } : info;
+    });
+  }
+
+  /**
+   * Resolves once the prefetch of the mount on `dir` has settled: its replay
+   * finished, or its recording ended and the trace is written.
+   *
+   * @throws {NotFoundError} when `dir` is not mounted by this service
+   */
+  async prefetchSettled(dir: string): Promise<void> {
+    const real = await Deno.realPath(dir).catch(() => dir);
+    const m = this.#mounts.get(real);
+    if (!m) throw new NotFoundError(`${dir} is not an overlaybd mount`);
+    await m.prefetch.settled();
   }
 
   /** Bytes fetched from registries by the current mounts. */
