@@ -33,6 +33,21 @@
  * snapshotter's gRPC binding: decode with `fromBinary(snapshotsApi.PrepareSnapshotRequestSchema, bytes)`,
  * encode with `toBinary(...)` from `@bufbuild/protobuf`.
  *
+ * A containerd of our own, for the demo, tests and benchmarks, is here too:
+ * {@linkcode openPrivateContainerd} starts Debian's `containerd` with root,
+ * state, sockets and log in one directory, and its `close()` removes even
+ * what a containerd killed with its containers running leaves on the host
+ * ({@linkcode removeContainerdLeftovers}: shims, cgroups, mounts, sockets):
+ *
+ * ```ts ignore
+ * const ctd = await openPrivateContainerd({ dir, proxySnapshotters: { overlaybd: sock } });
+ * try {
+ *   await ctd.ctr(["run", "--rm", ...ctd.runFlags, "--snapshotter", "overlaybd", ref, "c1", "true"]);
+ * } finally {
+ *   await ctd.close();
+ * }
+ * ```
+ *
  * @module
  */
 
@@ -48,9 +63,29 @@ export {
   type ContainerdClientOptions,
   openContainerdClient,
 } from "./client.ts";
+export {
+  killShims,
+  leftoverTasks,
+  removeContainerdLeftovers,
+  removeShimSocket,
+  removeTaskCgroups,
+  shimSocketPath,
+  type TaskKey,
+} from "./containerd_leftovers.ts";
 export { type ContentClient, WRITE_CHUNK } from "./content.ts";
 export { type ImageInit, type ImagesClient } from "./images.ts";
 export { LEASE_EXPIRE_LABEL, type LeasesClient } from "./leases.ts";
+export {
+  openPrivateContainerd,
+  type PrivateContainerd,
+  type PrivateContainerdOptions,
+  type PrivateCtrOptions,
+} from "./private_containerd.ts";
+export {
+  privateContainerdConfig,
+  type PrivateContainerdConfigOptions,
+} from "./private_containerd_config.ts";
+export { type CtrOptions, type CtrResult, runCtr } from "./run_ctr.ts";
 export { type SnapshotsClient, type SnapshotUsage } from "./snapshots.ts";
 export { type Labels, LEASE_HEADER, NAMESPACE_HEADER } from "./_rpc.ts";
 

@@ -1,12 +1,10 @@
-import { openContainerdClient } from "../containerd/mod.ts";
+import { openContainerdClient, openPrivateContainerd } from "../containerd/mod.ts";
 import { CorruptDataError, FailedPreconditionError, UnavailableError } from "../errors.ts";
 import { openRepository, parseReference } from "../registry/mod.ts";
+import { findProgram, startSnapshotterProcess } from "../process/mod.ts";
 import { rpull } from "../rpull/mod.ts";
 import { cachedBytes } from "./cached_bytes.ts";
-import { findProgram } from "./daemon_process.ts";
-import { openPrivateContainerd } from "./private_containerd.ts";
 import { OS_RELEASE_LINE } from "./sample_layers.ts";
-import { startSnapshotter } from "./snapshotter_process.ts";
 import { amount, type DemoSteps } from "./steps.ts";
 
 /** What running the image in a container showed. */
@@ -50,7 +48,7 @@ export async function runInContainer(
   const host = parseReference(image).registry;
   const namespace = `overlaybd-demo-${crypto.randomUUID().slice(0, 8)}`;
   const [snapshotter, ctd] = await step(async () => {
-    const sn = await startSnapshotter(`${dir}/snapshotter`, [host]);
+    const sn = await startSnapshotterProcess({ dir: `${dir}/snapshotter`, insecureHosts: [host] });
     teardown.defer("snapshotter", () => sn.close());
     // Only now: containerd dials its proxy snapshotters as it starts, and after a failed
     // dial it retries with a backoff (up to 3 s) during which every call fails at once.

@@ -1,7 +1,7 @@
 import { convertImage } from "../convert/mod.ts";
+import { releaseUnder } from "../device/mod.ts";
 import { InvalidArgumentError, UnavailableError } from "../errors.ts";
 import { type ContainerRun, containerSkipReason, runInContainer } from "./container_run.ts";
-import { mountsUnder, unmountUnder } from "./host_cleanup.ts";
 import { openInterrupt } from "./interrupt.ts";
 import { type LazyRead, readLazily } from "./lazy_read.ts";
 import { pushSampleImage } from "./push_image.ts";
@@ -49,11 +49,9 @@ async function emptyDir(dir: string): Promise<void> {
   }
 }
 
-/** Removes the work directory, unless something is still mounted in it. */
+/** Removes the work directory, unless something stays mounted in it. */
 async function removeWorkdir(work: string): Promise<void> {
-  await unmountUnder(work);
-  const left = await mountsUnder(work);
-  if (left.length) throw new UnavailableError(`${left[0]} is still mounted: ${work} is kept`);
+  await releaseUnder(work);
   await Deno.remove(work, { recursive: true });
 }
 

@@ -1,5 +1,4 @@
-import { UnavailableError } from "../errors.ts";
-import { type DaemonProcess, spawnDaemon } from "./daemon_process.ts";
+import { spawnDaemon, waitListening } from "../process/mod.ts";
 
 /** A running local registry. */
 export interface LocalRegistry {
@@ -7,20 +6,6 @@ export interface LocalRegistry {
   host: string;
   /** Stops it; idempotent. */
   stop(): Promise<void>;
-}
-
-async function waitForPort(port: number, daemon: DaemonProcess, timeoutMs: number) {
-  const until = Date.now() + timeoutMs;
-  while (!daemon.exited() && Date.now() < until) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  const log = (await daemon.log()).trim().split("\n").at(-1) ?? "";
-  throw new UnavailableError(`docker-registry did not listen on 127.0.0.1:${port}: ${log}`);
 }
 
 /**
@@ -66,7 +51,7 @@ export async function startLocalRegistry(dir: string): Promise<LocalRegistry> {
   );
   const daemon = await spawnDaemon("docker-registry", ["serve", config], `${dir}/registry.log`);
   try {
-    await waitForPort(port, daemon, 10_000);
+    await waitListening(daemon, "docker-registry", { hostname: "127.0.0.1", port }, 10_000);
   } catch (err) {
     await daemon.stop();
     throw err;

@@ -9,6 +9,11 @@
  * session and the loop devices; {@linkcode mountImage} composes the two and
  * cleans up when the mount fails.
  *
+ * The forceful end of a teardown is here too: {@linkcode releaseUnder}
+ * lazily unmounts everything below a directory and detaches the loop
+ * devices backed by files there, without asking the daemon (snapshotter,
+ * containerd) that made them.
+ *
  * @module
  */
 
@@ -29,3 +34,10 @@ export {
 } from "./loop.ts";
 export { mountExt4, type MountOptions, mountpointsOf, unmount } from "./mount.ts";
 export { mountImage, unmountImage } from "./mount_image.ts";
+export {
+  detachLoopsUnder,
+  loopsUnder,
+  mountsUnder,
+  releaseUnder,
+  unmountUnder,
+} from "./release_under.ts";

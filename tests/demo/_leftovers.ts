@@ -5,26 +5,16 @@
  * @module
  */
 
-/** Mount points, loop devices (backing files) and process command lines naming `dir`. */
+import { loopsUnder, mountsUnder } from "../../src/device/mod.ts";
+import { processArgs } from "../../src/process/mod.ts";
+
+/** Mount points, loop devices and process command lines naming `dir`. */
 export async function leftoversOf(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const mounts = await Deno.readTextFile("/proc/self/mounts");
-  for (const line of mounts.split("\n")) {
-    const point = line.split(" ")[1];
-    if (point?.startsWith(dir)) out.push(`mount ${point}`);
-  }
-  const loops = await new Deno.Command("losetup", {
-    args: ["--list", "--noheadings", "--raw", "-O", "NAME,BACK-FILE"],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  for (const line of new TextDecoder().decode(loops.stdout).split("\n")) {
-    if (line.includes(dir)) out.push(`loop ${line}`);
-  }
-  for await (const e of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
-    const argv = await Deno.readTextFile(`/proc/${e.name}/cmdline`).catch(() => "");
-    if (argv.includes(dir)) out.push(`process ${e.name}: ${argv.replaceAll("\0", " ")}`);
+  const out = (await mountsUnder(dir)).map((point) => `mount ${point}`);
+  for (const device of await loopsUnder(dir)) out.push(`loop ${device}`);
+  for (const [pid, argv] of await processArgs()) {
+    const line = argv.join(" ");
+    if (pid !== Deno.pid && line.includes(dir)) out.push(`process ${pid}: ${line}`);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { OS_RELEASE_LINE, runDemo } from "../../src/demo/mod.ts";
-import { findProgram } from "../../src/demo/daemon_process.ts";
+import { findProgram } from "../../src/process/mod.ts";
 import { InvalidArgumentError } from "../../src/errors.ts";
 import { withTempDir } from "../_helpers.ts";
 import { leftoversOf } from "./_leftovers.ts";

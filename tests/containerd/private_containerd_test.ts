@@ -1,14 +1,11 @@
 import assert from "node:assert/strict";
+import { openPrivateContainerd, type PrivateContainerd } from "../../src/containerd/mod.ts";
 import { buildSampleImage } from "../../src/demo/mod.ts";
-import { findProgram } from "../../src/demo/daemon_process.ts";
-import {
-  openPrivateContainerd,
-  type PrivateContainerd,
-  privateContainerdConfig,
-} from "../../src/demo/private_containerd.ts";
 import { runTool } from "../../src/demo/run_tool.ts";
+import { UnavailableError } from "../../src/errors.ts";
+import { findProgram } from "../../src/process/mod.ts";
 import { withTempDir } from "../_helpers.ts";
-import { leftoversOf } from "./_leftovers.ts";
+import { leftoversOf } from "../demo/_leftovers.ts";
 
 const containers = Deno.uid() === 0 && ["containerd", "runc", "ctr"].every((p) => findProgram(p));
 
@@ -28,19 +25,6 @@ async function cgroupsOf(namespace: string): Promise<string[]> {
   }
   return out;
 }
-
-Deno.test("privateContainerdConfig() keeps everything in the directory and adds the proxies", () => {
-  const toml = privateContainerdConfig("/d", { overlaybd: "/d/sn.sock" });
-  assert.match(toml, /^root = "\/d\/root"$/m);
-  assert.match(toml, /^state = "\/d\/state"$/m);
-  assert.match(toml, /^ {2}address = "\/d\/containerd\.sock"$/m);
-  assert.match(toml, /"io\.containerd\.grpc\.v1\.cri"/);
-  assert.match(toml, /"io\.containerd\.internal\.v1\.opt"/);
-  assert.match(
-    toml,
-    /\[proxy_plugins\.overlaybd\]\n {2}type = "snapshot"\n {2}address = "\/d\/sn\.sock"/,
-  );
-});
 
 /** Starts a private containerd in `dir` and runs `sleep 600` detached as container c1. */
 async function withSleeper(
@@ -117,5 +101,42 @@ Deno.test({
       });
       assert.deepEqual(await leftoversOf(dir), []);
       assert.deepEqual(await cgroupsOf(namespace), []);
+    }),
+});
+
+Deno.test({
+  name: "openPrivateContainerd() throws UnavailableError and leaves nothing when containerd exits",
+  ignore: !containers,
+  fn: () =>
+    withTempDir(async (dir) => {
+      await assert.rejects(
+        openPrivateContainerd({ dir: `${dir}/ctd`, extraConfig: "this is not = = toml" }),
+        (err) => err instanceof UnavailableError && /exited/.test(err.message),
+      );
+      assert.deepEqual(await leftoversOf(dir), []);
+    }),
+});
+
+Deno.test({
+  name: "PrivateContainerd.ctr() uses its own namespace unless given another",
+  ignore: !containers,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const ctd = await openPrivateContainerd({ dir: `${dir}/ctd`, namespace: "obd-test-own" });
+      try {
+        assert.equal((await ctd.ctr(["leases", "create"])).code, 0);
+        const other = await ctd.ctr(["leases", "create"], { namespace: "obd-test-other" });
+        assert.equal(other.code, 0, other.stderr);
+        const namespaces = await ctd.ctr(["namespaces", "ls", "-q"]);
+        assert.deepEqual(namespaces.stdout.trim().split("\n").sort(), [
+          "obd-test-other",
+          "obd-test-own",
+        ]);
+        const own = await ctd.ctr(["leases", "ls", "-q"]);
+        assert.equal(own.stdout.trim().split("\n").length, 1, own.stdout);
+      } finally {
+        await ctd.close();
+      }
+      assert.deepEqual(await leftoversOf(dir), []);
     }),
 });

@@ -1,41 +1,32 @@
 import { FailedPreconditionError } from "../errors.ts";
+import { findProgram } from "./find_program.ts";
 
-/** A long-running child (registry, containerd, snapshotter) of the demo. */
+/** A long-running child: a registry, containerd, the snapshotter. */
 export interface DaemonProcess {
   readonly pid: number;
   /** Whether it has exited. */
   exited(): boolean;
   /** Its stderr so far, from the log file. */
   log(): Promise<string>;
+  /** SIGKILLs it, with no chance to clean up; resolves once it is gone. */
+  kill(): Promise<void>;
   /** SIGTERM, SIGKILL after `graceMs` (default 10 s); resolves once it is gone. Idempotent. */
   stop(graceMs?: number): Promise<void>;
-}
-
-/** The absolute path of `name` on `$PATH`, or undefined when it is not installed. */
-export function findProgram(name: string): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (!dir) continue;
-    try {
-      const info = Deno.statSync(`${dir}/${name}`);
-      if (info.isFile && (info.mode ?? 0) & 0o111) return `${dir}/${name}`;
-    } catch { /* not here */ }
-  }
-  return undefined;
 }
 
 class Daemon implements DaemonProcess {
   #child: Deno.ChildProcess;
   #logPath: string;
-  #drained: Promise<void>;
+  #gone: Promise<void>;
   #exited = false;
   #stopped?: Promise<void>;
 
   constructor(child: Deno.ChildProcess, logPath: string, log: Deno.FsFile) {
     this.#child = child;
     this.#logPath = logPath;
-    child.status.then(() => this.#exited = true);
-    // Chunk by chunk: the log is wanted while the process still runs.
-    this.#drained = (async () => {
+    // Chunk by chunk: the log is wanted while the process still runs, and
+    // FsFile.writable would hold the bytes back until it closes.
+    const drained = (async () => {
       try {
         for await (const chunk of child.stderr) {
           for (let off = 0; off < chunk.length;) off += await log.write(chunk.subarray(off));
@@ -44,6 +35,10 @@ class Daemon implements DaemonProcess {
         log.close();
       }
     })().catch(() => {});
+    this.#gone = child.status.then(() => {
+      this.#exited = true;
+      return drained;
+    });
   }
 
   get pid(): number {
@@ -58,28 +53,34 @@ class Daemon implements DaemonProcess {
     return Deno.readTextFile(this.#logPath).catch(() => "");
   }
 
+  kill(): Promise<void> {
+    this.#signal("SIGKILL");
+    return this.#gone;
+  }
+
   stop(graceMs = 10_000): Promise<void> {
     this.#stopped ??= (async () => {
-      const signal = (s: Deno.Signal) => {
-        try {
-          this.#child.kill(s);
-        } catch { /* exited already */ }
-      };
-      signal("SIGTERM");
-      const timer = setTimeout(() => signal("SIGKILL"), graceMs);
-      await this.#child.status;
+      this.#signal("SIGTERM");
+      const timer = setTimeout(() => this.#signal("SIGKILL"), graceMs);
+      await this.#gone;
       clearTimeout(timer);
-      await this.#drained;
     })();
     return this.#stopped;
+  }
+
+  #signal(signal: Deno.Signal): void {
+    try {
+      this.#child.kill(signal);
+    } catch { /* exited already */ }
   }
 }
 
 /**
- * Starts `program ARGS…` in a session of its own (`setsid`), so that the
- * terminal's Ctrl-C reaches only the demo, which then stops its children in
- * order; stdout is dropped, stderr appended to `logPath`.
+ * Starts `program ARGS…` in a session of its own (`setsid`), so that a
+ * terminal's Ctrl-C reaches only this process, which then stops its
+ * children in order; stdout is dropped, stderr appended to `logPath`.
  *
+ * @param program a name looked up on `$PATH`, or a path
  * @throws {FailedPreconditionError} when `program` is not installed
  */
 export async function spawnDaemon(

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
-import { findProgram, spawnDaemon } from "../../src/demo/daemon_process.ts";
+import { spawnDaemon } from "../../src/process/mod.ts";
 import { FailedPreconditionError } from "../../src/errors.ts";
 import { withTempDir } from "../_helpers.ts";
-
-Deno.test("findProgram() finds what is on PATH and nothing else", () => {
-  assert.match(findProgram("sh") ?? "", /\/sh$/);
-  assert.equal(findProgram("overlaybd-no-such-program"), undefined);
-});
 
 Deno.test("spawnDaemon() throws FailedPreconditionError for a program that is not installed", async () => {
   await withTempDir(async (dir) => {
@@ -35,5 +30,32 @@ Deno.test("spawnDaemon() logs stderr, runs in its own session, and stop() is ide
     }
     await daemon.stop();
     assert.equal(daemon.exited(), true);
+  });
+});
+
+Deno.test("DaemonProcess.stop() sends SIGKILL after the grace time to a daemon that ignores SIGTERM", async () => {
+  await withTempDir(async (dir) => {
+    const script = "trap '' TERM; echo ready >&2; exec sleep 600";
+    const daemon = await spawnDaemon("sh", ["-c", script], `${dir}/log`);
+    try {
+      while (!(await daemon.log()).includes("ready")) await new Promise((r) => setTimeout(r, 20));
+      const started = performance.now();
+      await daemon.stop(300);
+      assert.ok(performance.now() - started >= 250, "stopped before the grace time ran out");
+      assert.equal(daemon.exited(), true);
+    } finally {
+      await daemon.kill();
+    }
+  });
+});
+
+Deno.test("DaemonProcess.kill() ends it at once, and stop() afterwards resolves", async () => {
+  await withTempDir(async (dir) => {
+    const daemon = await spawnDaemon("sh", ["-c", "trap '' TERM; exec sleep 600"], `${dir}/log`);
+    await daemon.kill();
+    assert.equal(daemon.exited(), true);
+    await assert.rejects(Deno.stat(`/proc/${daemon.pid}/cmdline`), Deno.errors.NotFound);
+    await daemon.stop();
+    await daemon.kill();
   });
 });
