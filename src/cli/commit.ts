@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import { commitLayer } from "../layer/mod.ts";
+import { commitLayer, sealLayer } from "../layer/mod.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { parseAlgorithm, parseBlockSizeKiB, parseUuid } from "./parse.ts";
 
@@ -10,11 +10,14 @@ export function registerCommit(program: Command): void {
     .description(
       "Compact the writable layer DATA + INDEX into the read-only layer OUT (spec §2.5), as\n" +
         "overlaybd-commit does. With -z the result is compressed as ZFile; with -t it is also\n" +
-        "wrapped in the one-file tar that registries store (use -z -t for a layer blob).",
+        "wrapped in the one-file tar that registries store (use -z -t for a layer blob).\n" +
+        "With --seal there is no OUT: DATA itself becomes a read-only (sealed) layer, its index\n" +
+        "and a trailer appended, no data copied (spec §2.8); INDEX may then be deleted.",
     )
     .argument("<data>", "writable layer data file")
     .argument("<index>", "writable layer index file")
-    .argument("<out>", "committed layer to write")
+    .argument("[out]", "committed layer to write (not with --seal)")
+    .option("--seal", "seal DATA in place instead of writing OUT")
     .option("-z, --zfile", "compress the result as ZFile")
     .option("-t, --tar", "wrap the result in the one-file tar (needs -z)")
     .option("--algorithm <name>", "ZFile codec: lz4 or zstd", parseAlgorithm, "lz4")
@@ -26,7 +29,24 @@ export function registerCommit(program: Command): void {
     .option("--uuid <uuid>", "UUID of the committed layer (default: null UUID)", parseUuid)
     .option("-p, --parent-uuid <uuid>", "parent UUID (default: the writable layer's)", parseUuid)
     .option("-m, --message <text>", "commit message stored as the user tag (at most 256 bytes)")
-    .action((data: string, index: string, out: string, opts) => {
+    .action((data: string, index: string, out: string | undefined, opts) => {
+      if (opts.seal) {
+        const extra = out !== undefined || opts.zfile || opts.tar || opts.uuid || opts.parentUuid ||
+          opts.message !== undefined;
+        if (extra) {
+          throw new InvalidArgumentError(
+            "--seal takes only DATA and INDEX, no OUT, -z, -t, --uuid, -p or -m",
+          );
+        }
+        const records = sealLayer(data, index);
+        console.error(`sealed ${data} (${records} index records); ${index} is no longer needed`);
+        return;
+      }
+      if (out === undefined) {
+        throw new InvalidArgumentError(
+          "missing OUT (overlaybd commit DATA INDEX OUT), or use --seal",
+        );
+      }
       if (opts.tar && !opts.zfile) {
         throw new InvalidArgumentError(
           "-t wraps a ZFile: add -z (overlaybd commit -z -t DATA INDEX OUT)",

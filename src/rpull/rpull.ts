@@ -7,6 +7,8 @@ import {
   type Repository,
   resolveImage,
 } from "../registry/mod.ts";
+import { labels as obd } from "../oci/mod.ts";
+import { unpackAccelerationLayer } from "./acceleration_layer.ts";
 import { type PullPlan, pullPlan } from "./pull_plan.ts";
 
 /** Options of {@linkcode rpull}. */
@@ -21,7 +23,7 @@ export interface RpullOptions {
 /** What {@linkcode rpull} did. */
 export interface RpullResult {
   plan: PullPlan;
-  /** Bytes read from the registry: manifests and config only. */
+  /** Bytes read from the registry: manifests, config and an acceleration layer, no other layer. */
   bytesFetched: number;
   /** Layers whose snapshot existed already (pulled before, maybe in another namespace). */
   layersPresent: number;
@@ -62,6 +64,8 @@ async function storeImage(ctd: ContainerdClient, plan: PullPlan): Promise<void> 
  * snapshot of the overlaybd snapshotter (a pull Prepare that the
  * snapshotter answers by committing the layer and saying AlreadyExists),
  * and the image record is created last, so a failed pull leaves no image.
+ * An acceleration layer (spec §8.6) is the exception: its small blob is
+ * read and its trace unpacked into the snapshot prepared for it.
  * Everything is written under a lease that is dropped at the end, when the
  * image's labels hold it.
  *
@@ -105,11 +109,24 @@ export async function rpull(
         continue;
       }
       const key = extractKey(layer.chainId);
+      let mounts;
       try {
-        await leased.snapshots(snapshotter).prepare(key, layer.parent, layer.labels);
+        mounts = await leased.snapshots(snapshotter).prepare(key, layer.parent, layer.labels);
       } catch (err) {
         if (!(err instanceof AlreadyExistsError)) throw err;
         log(`${what}: remote snapshot`);
+        continue;
+      }
+      const accel = layer.labels[obd.ACCELERATION_LAYER] === "yes";
+      if (accel && layer.labels[obd.BLOB_DIGEST]) {
+        try {
+          await unpackAccelerationLayer(repo, layer.labels[obd.BLOB_DIGEST], mounts);
+          await leased.snapshots(snapshotter).commit(layer.chainId, key);
+        } catch (err) {
+          await leased.snapshots(snapshotter).remove(key).catch(() => {});
+          throw err;
+        }
+        log(`${what}: acceleration layer unpacked`);
         continue;
       }
       // The snapshotter wants the layer unpacked: it did not take it as an overlaybd layer.

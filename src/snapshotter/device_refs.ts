@@ -1,15 +1,17 @@
 import { FailedPreconditionError } from "../errors.ts";
 import { KeyedLock } from "./_keyed_lock.ts";
-import type { SnapshotDevices } from "./devices.ts";
+import type { AttachDeviceOptions, SnapshotDevices } from "./devices.ts";
 import { existsSync, type Layout } from "./layout.ts";
 import type { MetaStore } from "./metastore.ts";
-import { overlaysUsing, readMountTable } from "./mount_table.ts";
+import { mountAt, overlaysUsing, readMountTable } from "./mount_table.ts";
 
 /**
  * Which overlaybd snapshots have their device attached, and when to attach
- * or detach it. A device is needed while an active or view snapshot has its
- * snapshot as parent (its users, counted in the store, so the count survives
- * a restart); the store also records where each device is mounted. Every
+ * or detach it. The read-only device of an image layer is needed while an
+ * active or view snapshot has it as parent (its users, counted in the
+ * store, so the count survives a restart); the writable device of an active
+ * snapshot (`rwMode` dir or dev) is its own, until its commit or removal.
+ * The store also records where each device is mounted. Every
  * attach, detach, and snapshot change that decides one runs under the
  * device's lock, so two containers starting at once attach once, and a
  * container starting while the last one goes keeps its device.
@@ -62,13 +64,34 @@ export class DeviceRefs {
     }
   }
 
+  /** The loop device of snapshot `id`'s device, when attached by this process. */
+  loopDevice(id: number): string | undefined {
+    return this.#devices?.loopDevice(this.#layout.mountpoint(id));
+  }
+
+  /**
+   * What still uses the device of `id`: overlay mounts on its mountpoint,
+   * and mounts of its loop device elsewhere (a bind into a container, or
+   * containerd's own mount of a `dev` device).
+   */
+  async #users(id: number): Promise<string[]> {
+    const table = await readMountTable();
+    const mountpoint = this.#layout.mountpoint(id);
+    const loop = this.loopDevice(id) ?? mountAt(table, mountpoint)?.source ?? "";
+    const others = /^\/dev\/loop\d+$/.test(loop)
+      ? table.filter((m) => m.source === loop && m.mountpoint !== mountpoint)
+        .map((m) => m.mountpoint)
+      : [];
+    return [...overlaysUsing(table, mountpoint), ...others];
+  }
+
   /**
    * Attaches the device of overlaybd snapshot `id` unless it is recorded
    * attached. Call it holding the lock of `id`.
    *
    * @throws {FailedPreconditionError} when there are no devices
    */
-  async attach(id: number): Promise<void> {
+  async attach(id: number, options?: AttachDeviceOptions): Promise<void> {
     const r = this.#store.byId(id);
     if (!r || r.device !== null) return;
     if (!this.#devices) {
@@ -78,22 +101,24 @@ export class DeviceRefs {
     }
     const mountpoint = this.#layout.mountpoint(id);
     await Deno.mkdir(mountpoint, { recursive: true });
-    await this.#devices.attach(this.#layout.config(id), mountpoint);
+    await this.#devices.attach(this.#layout.config(id), mountpoint, options);
     this.#store.setDevice(id, mountpoint);
     this.#log(`attached the device of ${r.name} on ${mountpoint}`);
   }
 
   /**
-   * Detaches the device of `id` when no active or view snapshot uses it and
-   * no overlay mount does (a container not unmounted yet); else leaves it
-   * for a later call. Failures are logged: the caller's change is done.
+   * Detaches the device of committed snapshot `id` when no active or view
+   * snapshot uses it and no mount does (a container not unmounted yet);
+   * else leaves it for a later call. Failures are logged: the caller's
+   * change is done.
    */
   async release(id: number): Promise<void> {
     await this.#locks.run(id, async () => {
       const r = this.#store.byId(id);
       if (!r || r.device === null || !this.#devices) return;
+      if (r.kind !== "committed") return; // a writable device: its snapshot's own
       if (this.#store.children(id, ["active", "view"]) > 0) return;
-      const users = overlaysUsing(await readMountTable(), r.device);
+      const users = await this.#users(id);
       if (users.length > 0) {
         this.#log(`device of ${r.name} is still used by ${users.join(", ")}; detaching later`);
         return;
@@ -119,7 +144,7 @@ export class DeviceRefs {
           cause,
         });
       if (n > 0) throw refuse(`${n} snapshot(s) have it as parent`);
-      const users = overlaysUsing(await readMountTable(), this.#layout.mountpoint(id));
+      const users = await this.#users(id);
       if (users.length > 0) throw refuse(`its device is used by ${users.join(", ")}`);
       const device = store.byId(id)?.device ?? null;
       if (device !== null && this.#devices) {
@@ -130,5 +155,25 @@ export class DeviceRefs {
       }
       remove();
     });
+  }
+
+  /**
+   * Detaches the device of snapshot `id` now, whatever its children (the
+   * writable device of a snapshot being committed). Call it holding the
+   * lock of `id`.
+   *
+   * @param what the operation, for the error message
+   * @throws {FailedPreconditionError} when a mount still uses the device
+   */
+  async detach(id: number, what: string): Promise<void> {
+    const r = this.#store.byId(id);
+    if (!r || r.device === null || !this.#devices) return;
+    const users = await this.#users(id);
+    if (users.length > 0) {
+      throw new FailedPreconditionError(`${what}: its device is used by ${users.join(", ")}`);
+    }
+    await this.#devices.detach(r.device);
+    this.#store.setDevice(id, null);
+    this.#log(`detached the device of ${r.name}`);
   }
 }

@@ -2,21 +2,35 @@ import { type CacheStats, openBlobCache, openRemoteBlobSource } from "../cache/m
 import type { GlobalConfig } from "../config/mod.ts";
 import { loopBackingFile, openDeviceHost, unmount } from "../device/mod.ts";
 import { FailedPreconditionError, UnavailableError } from "../errors.ts";
-import { DeviceService, forceUnmount } from "../mount/mod.ts";
+import { DeviceService, forceUnmount, readState } from "../mount/mod.ts";
 import { mountAt, type MountEntry, readMountTable } from "./mount_table.ts";
+
+/** Options of {@linkcode SnapshotDevices.attach}. */
+export interface AttachDeviceOptions {
+  /**
+   * Mount the device's filesystem on the mountpoint (default). When false
+   * the loop device is left for its user to mount
+   * ({@linkcode SnapshotDevices.loopDevice} names it).
+   */
+  mount?: boolean;
+}
 
 /**
  * The devices behind overlaybd snapshots: each is described by a
- * `config.v1.json` and its filesystem is mounted read-only on a directory.
- * The snapshotter names a device by that directory.
+ * `config.v1.json` and its filesystem is mounted on a directory, read-only
+ * unless the config has a writable upper. The snapshotter names a device by
+ * that directory, also when it leaves the filesystem unmounted.
  */
 export interface SnapshotDevices {
   /**
    * Attaches the device described by configPath and mounts its filesystem
-   * read-only on mountpoint. Attaching what this object attached already is
-   * a no-op; a stale mount left on mountpoint is cleared first.
+   * on mountpoint (unless `options.mount` is false). Attaching what this
+   * object attached already is a no-op; a stale mount left on mountpoint is
+   * cleared first.
    */
-  attach(configPath: string, mountpoint: string): Promise<void>;
+  attach(configPath: string, mountpoint: string, options?: AttachDeviceOptions): Promise<void>;
+  /** The loop device of the device named by mountpoint, when this object attached it. */
+  loopDevice(mountpoint: string): string | undefined;
   /**
    * Unmounts mountpoint and releases its device; nothing mounted is fine.
    *
@@ -66,6 +80,24 @@ async function release(runDir: string, dir: string, m: MountEntry, lazy: boolean
   await forceUnmount(runDir, { dir, pid: 0, source: "", fuseDir: "", loopDevice });
 }
 
+/**
+ * A device of a dead process that had no filesystem mounted on mountpoint
+ * (attached for its user to mount): its loop device is freed unless
+ * something still mounts it, and its state forgotten. The loop device named
+ * by the state file is only touched while it still reads that process's
+ * FUSE directory, so a number reused since is left alone.
+ */
+async function forgetUnmounted(runDir: string, mountpoint: string): Promise<void> {
+  const dir = await Deno.realPath(mountpoint).catch(() => mountpoint);
+  const state = await readState(runDir, dir).catch(() => undefined);
+  let loopDevice = "";
+  if (state?.loopDevice && state.fuseDir) {
+    const file = await loopBackingFile(state.loopDevice).catch(() => undefined);
+    if (file?.startsWith(`${state.fuseDir}/`)) loopDevice = state.loopDevice;
+  }
+  await forceUnmount(runDir, { dir, pid: 0, source: "", fuseDir: "", loopDevice });
+}
+
 /** A FUSE directory left by a dead process is unmounted lazily; a live one is refused. */
 async function clearFuseDir(fuseDir: string): Promise<void> {
   const m = mountAt(await readMountTable(), fuseDir);
@@ -89,7 +121,8 @@ class ServiceDevices implements SnapshotDevices {
   readonly #runDir: string;
   readonly #close: () => Promise<void>;
   readonly #counters: DeviceCounters;
-  readonly #mine = new Set<string>();
+  /** Mountpoint → loop device of what this object attached. */
+  readonly #mine = new Map<string, string>();
   #closed?: Promise<void>;
 
   constructor(
@@ -104,13 +137,25 @@ class ServiceDevices implements SnapshotDevices {
     this.#close = close;
   }
 
-  async attach(configPath: string, mountpoint: string): Promise<void> {
+  async attach(
+    configPath: string,
+    mountpoint: string,
+    options: AttachDeviceOptions = {},
+  ): Promise<void> {
     if (this.#closed) throw new UnavailableError(`attach ${mountpoint}: devices are closed`);
     if (this.#mine.has(mountpoint)) return;
     const stale = mountAt(await readMountTable(), mountpoint);
     if (stale) await release(this.#runDir, mountpoint, stale, true);
-    await this.#service.mount({ source: configPath, dir: mountpoint });
-    this.#mine.add(mountpoint);
+    const info = await this.#service.mount({
+      source: configPath,
+      dir: mountpoint,
+      attachOnly: options.mount === false,
+    });
+    this.#mine.set(mountpoint, info.loopDevice);
+  }
+
+  loopDevice(mountpoint: string): string | undefined {
+    return this.#mine.get(mountpoint);
   }
 
   async detach(mountpoint: string): Promise<void> {
@@ -128,13 +173,7 @@ class ServiceDevices implements SnapshotDevices {
     const m = mountAt(await readMountTable(), mountpoint);
     if (m && await healthy(m)) return true;
     if (m) await release(this.#runDir, mountpoint, m, true);
-    else {await forceUnmount(this.#runDir, {
-        dir: mountpoint,
-        pid: 0,
-        source: "",
-        fuseDir: "",
-        loopDevice: "",
-      });}
+    else await forgetUnmounted(this.#runDir, mountpoint);
     return false;
   }
 

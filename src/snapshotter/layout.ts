@@ -7,7 +7,10 @@
  * snapshots/<id>/work/                     overlayfs workdir (active snapshots)
  * snapshots/<id>/block/config.v1.json      device config of an overlaybd layer
  * snapshots/<id>/block/init-debug.log      the device's result file
- * snapshots/<id>/block/mountpoint/         the device's filesystem, mounted read-only
+ * snapshots/<id>/block/mountpoint/         the device's filesystem (read-only unless writable)
+ * snapshots/<id>/block/writable_data       native writable layer of a container (rwMode dir/dev),
+ * snapshots/<id>/block/writable_index        sealed into fs/overlaybd.sealed on commit
+ * snapshots/<id>/block/rw_mode             `dir` or `dev`: how that writable layer is mounted
  * snapshots/<id>/image_ref                 image reference the layer came from
  * ```
  *
@@ -57,6 +60,23 @@ export class Layout {
 
   mountpoint(id: number): string {
     return `${this.block(id)}/mountpoint`;
+  }
+
+  writableData(id: number): string {
+    return `${this.block(id)}/writable_data`;
+  }
+
+  writableIndex(id: number): string {
+    return `${this.block(id)}/writable_index`;
+  }
+
+  rwMode(id: number): string {
+    return `${this.block(id)}/rw_mode`;
+  }
+
+  /** The layer file a sealed writable layer becomes (spec §10.4 Commit). */
+  sealed(id: number): string {
+    return `${this.fs(id)}/overlaybd.sealed`;
   }
 
   imageRef(id: number): string {

@@ -3,8 +3,9 @@
  * metadata store (SQLite) and per-snapshot directories, for plain OCI
  * layers (overlayfs, as containerd's own snapshotter) and overlaybd layers
  * (committed as remote snapshots on pull, mounted through a lazily read
- * device with an overlayfs upper). The gRPC binding lives beside it in
- * `grpc_service.ts`.
+ * device with an overlayfs upper, or with a native writable layer in a
+ * device of the container's own: `rwMode` dir/dev, `writable_layer.ts`).
+ * The gRPC binding lives beside it in `grpc_service.ts`.
  *
  * ```ts ignore
  * const devices = await openSnapshotDevices(await readGlobalConfig(), "/run/overlaybd-snapshotter", log);
@@ -29,7 +30,7 @@ export {
   type RwMode,
   type SnapshotterConfig,
 } from "./config.ts";
-export { openSnapshotDevices, type SnapshotDevices } from "./devices.ts";
+export { type AttachDeviceOptions, openSnapshotDevices, type SnapshotDevices } from "./devices.ts";
 export {
   type FieldLookup,
   type Filter,

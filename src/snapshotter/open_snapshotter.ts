@@ -10,8 +10,8 @@ import { DeviceRefs } from "./device_refs.ts";
 import type { SnapshotDevices } from "./devices.ts";
 import { diskUsage } from "./disk_usage.ts";
 import { parseFilters, snapshotFields } from "./filter.ts";
-import { REMOTE, REMOTE_VALUE, TARGET_SNAPSHOT_REF, WRITABLE } from "./labels.ts";
-import { Layout } from "./layout.ts";
+import { LOCAL_COMMIT_PATH, REMOTE, REMOTE_VALUE, TARGET_SNAPSHOT_REF } from "./labels.ts";
+import { existsSync, Layout } from "./layout.ts";
 import { hasLocalLayer, readDeviceConfigIfAny, writeDeviceConfigSync } from "./local_layer.ts";
 import { MetaStore, type SnapshotRecord } from "./metastore.ts";
 import { overlayHasIndex, overlayMounts } from "./mounts.ts";
@@ -21,8 +21,19 @@ import {
   remoteLayerOf,
   repoBlobUrlFor,
 } from "./remote_layer.ts";
+import { attachRecording, recordTracePathOf } from "./record_trace.ts";
 import { createSnapshot, removeTree } from "./snapshot_dirs.ts";
 import type { MountSpec, SnapshotInfo, Snapshotter, SnapshotUsage } from "./snapshotter.ts";
+import {
+  fillWritableLayer,
+  forgetRwMode,
+  requestedRwMode,
+  sealWritableLayer,
+  type WritableMode,
+  writableModeOf,
+  writableMounts,
+  writableVsizeGiB,
+} from "./writable_layer.ts";
 
 /** Options of {@linkcode openSnapshotter}. */
 export interface SnapshotterOptions {
@@ -105,24 +116,72 @@ class OverlaybdSnapshotter implements Snapshotter {
       this.#log(`${key}: parent ${parent} is not an overlaybd layer; unpacking ${remote.digest}`);
     }
     const s = { kind, key, parent, labels };
+    if (kind === "active" && !labels[TARGET_SNAPSHOT_REF]) {
+      // A container's root: its own writable device on an overlaybd parent (or on nothing).
+      const mode = requestedRwMode(labels, this.#config.rwMode);
+      if (mode !== "overlayfs" && (!p || this.#refs.isBlock(p.id))) {
+        return await this.#prepareWritable(key, parent, labels, p, mode);
+      }
+    }
     if (!p || !this.#refs.isBlock(p.id) || isBlobExtraction(labels)) {
       const ownerOf = p ? this.#layout.fs(p.id) : undefined;
       return this.#mounts(await createSnapshot(this.#layout, this.#s, { ...s, ownerOf }));
     }
-    if (labels[WRITABLE]) {
-      throw new UnsupportedError(
-        `${WRITABLE}=${labels[WRITABLE]} is not implemented; use overlayfs`,
-      );
-    }
     return await this.#refs.locked(p.id, async () => {
       const r = await createSnapshot(this.#layout, this.#s, s);
       try {
-        await this.#refs.attach(p.id);
+        const tracePath = recordTracePathOf(labels);
+        if (tracePath === undefined) await this.#refs.attach(p.id);
+        else {
+          const attached = (this.#s.byId(p.id)?.device ?? null) !== null;
+          const attach = () => this.#refs.attach(p.id);
+          await attachRecording(this.#layout.config(p.id), tracePath, attached, attach);
+        }
       } catch (err) {
         this.#s.remove(key);
         await removeTree(this.#layout.dir(r.id), this.#log);
         throw err;
       }
+      return this.#mounts(r);
+    });
+  }
+
+  /**
+   * A rootfs with a native writable layer (spec §10.4): the layer stacked on
+   * the parent's lowers in a device of its own, attached read-write and
+   * mounted on its mountpoint (`dir`) or left for containerd to mount
+   * (`dev`). Without a parent the layer is formatted as ext4 first.
+   */
+  async #prepareWritable(
+    key: string,
+    parent: string,
+    labels: Labels,
+    p: SnapshotRecord | undefined,
+    mode: WritableMode,
+  ): Promise<MountSpec[]> {
+    const L = this.#layout;
+    const layer = {
+      mode,
+      vsizeGiB: writableVsizeGiB(labels, p !== undefined),
+      sparse: this.#config.writableLayerType === "sparse",
+      parent: p ? await readDeviceConfigIfAny(L.config(p.id)) : undefined,
+    };
+    const r = await createSnapshot(L, this.#s, {
+      kind: "active",
+      key,
+      parent,
+      labels,
+      fill: (r, tmp) => fillWritableLayer(L, r.id, tmp, layer),
+    });
+    return await this.#refs.locked(r.id, async () => {
+      try {
+        await this.#refs.attach(r.id, { mount: mode === "dir" });
+      } catch (err) {
+        this.#s.remove(key);
+        await removeTree(L.dir(r.id), this.#log);
+        throw err;
+      }
+      this.#log(`prepared ${key} with a writable layer (${mode}) on ${parent || "nothing"}`);
       return this.#mounts(r);
     });
   }
@@ -166,9 +225,20 @@ class OverlaybdSnapshotter implements Snapshotter {
     );
   }
 
-  /** Mounts of an active or view record; the device of an overlaybd parent must be attached. */
+  /**
+   * Mounts of an active or view record; its writable device, or the device
+   * of an overlaybd parent, must be attached.
+   */
   #mounts(r: SnapshotRecord): MountSpec[] {
     const L = this.#layout;
+    const rw = writableModeOf(L, r.id);
+    if (rw) {
+      const loop = this.#refs.loopDevice(r.id);
+      if (rw === "dev" && !loop) {
+        throw new UnavailableError(`snapshot ${r.name}: its writable device is not attached`);
+      }
+      return writableMounts(rw, L.mountpoint(r.id), loop ?? "");
+    }
     const kind = r.kind === "view" ? "view" : "active";
     const plan = { kind, upper: L.fs(r.id), work: L.work(r.id), indexOff: this.#indexOff } as const;
     if (r.parentId === null || isBlobExtraction(r.labels)) {
@@ -193,6 +263,13 @@ class OverlaybdSnapshotter implements Snapshotter {
     if (r.kind === "committed") {
       throw new FailedPreconditionError(`snapshot ${JSON.stringify(key)} is committed: no mounts`);
     }
+    const rw = writableModeOf(this.#layout, r.id);
+    if (rw) {
+      return await this.#refs.locked(r.id, async () => {
+        await this.#refs.attach(r.id, { mount: rw === "dir" });
+        return this.#mounts(r);
+      });
+    }
     const pid = r.parentId;
     if (pid === null || !this.#refs.isBlock(pid) || isBlobExtraction(r.labels)) {
       return this.#mounts(r);
@@ -207,21 +284,41 @@ class OverlaybdSnapshotter implements Snapshotter {
     const r = this.#s.get(key);
     const L = this.#layout;
     const active = r.kind === "active";
+    const rw = active && writableModeOf(L, r.id) !== undefined;
+    if (rw) {
+      // Spec §10.4: unmount and detach, seal; refused before anything changes when it cannot finish.
+      if (this.#s.find(name)) {
+        throw new AlreadyExistsError(`committed snapshot ${JSON.stringify(name)} exists`);
+      }
+      await this.#refs.locked(r.id, async () => {
+        await this.#refs.detach(r.id, `cannot commit ${JSON.stringify(key)}`);
+        await sealWritableLayer(L, r.id);
+      });
+    }
+    if (active && existsSync(L.sealed(r.id))) {
+      labels = { ...labels, [LOCAL_COMMIT_PATH]: L.sealed(r.id) };
+    }
     const usage = active ? await diskUsage([L.fs(r.id)]) : { size: 0, inodes: 0 };
-    const local = active && await hasLocalLayer(L.fs(r.id));
+    // Spec §8.6: an unpacked acceleration layer on an overlaybd layer is the top lower of its
+    // own device, whose config says so: the device then replays `fs/trace`.
+    const accel = active && r.labels[obd.ACCELERATION_LAYER] === "yes" && r.parentId !== null &&
+      this.#refs.isBlock(r.parentId);
+    const local = active && (accel || await hasLocalLayer(L.fs(r.id)));
     const parentConfig = local && r.parentId !== null
       ? await readDeviceConfigIfAny(L.config(r.parentId))
       : undefined;
     this.#s.transaction(() => {
       this.#s.commit(key, name, usage, labels);
       if (!local) return;
-      // A downloaded overlaybd blob: the layer is a local lower of its own device now.
+      // A downloaded overlaybd blob or a sealed writable layer: a local lower of its own device now.
       writeDeviceConfigSync(L.config(r.id), {
         repoBlobUrl: parentConfig?.repoBlobUrl ?? "",
         lowers: [...(parentConfig?.lowers ?? []), { dir: L.fs(r.id) }],
         upper: {},
         resultFile: L.resultFile(r.id),
+        ...(accel ? { accelerationLayer: true } : {}),
       });
+      if (rw) forgetRwMode(L, r.id);
     });
     await this.#releaseParent(r);
   }
@@ -253,7 +350,9 @@ class OverlaybdSnapshotter implements Snapshotter {
 
   async usage(key: string): Promise<SnapshotUsage> {
     const r = this.#s.get(key);
-    return r.kind === "active" ? await diskUsage([this.#layout.fs(r.id)]) : r.usage;
+    if (r.kind !== "active") return r.usage;
+    if (writableModeOf(this.#layout, r.id)) return await this.#blockUsage(r.id);
+    return await diskUsage([this.#layout.fs(r.id)]);
   }
 
   /** Use of `fs` and `block` without the device's mountpoint, as upstream reports it. */
@@ -302,17 +401,17 @@ class OverlaybdSnapshotter implements Snapshotter {
  *
  * Plain OCI layers behave as in containerd's overlayfs snapshotter;
  * overlaybd layers (spec §10.3, §10.4) are committed as remote snapshots on
- * pull and mounted through their device with an overlayfs upper (`rwMode`
- * `overlayfs`).
+ * pull. A container's root on them gets an overlayfs upper on the image's
+ * shared read-only device (`rwMode` `overlayfs`), or a native writable
+ * layer in a device of its own (`dir`: a bind of its mounted ext4; `dev`:
+ * the loop device for containerd to mount), chosen per Prepare by the label
+ * `containerd.io/snapshot/overlaybd.writable`. Committing such a root seals
+ * its layer into a local overlaybd layer that children stack on.
  *
- * @throws {UnsupportedError} for `rwMode` `dir` or `dev`, not implemented yet
  * @throws {UnavailableError} when the metadata store cannot be opened
  */
 export async function openSnapshotter(options: SnapshotterOptions): Promise<Snapshotter> {
   const config = options.config ?? defaultSnapshotterConfig();
-  if (config.rwMode !== "overlayfs") {
-    throw new UnsupportedError(`rwMode '${config.rwMode}' is not implemented yet; use 'overlayfs'`);
-  }
   const layout = new Layout(options.root);
   await Deno.mkdir(layout.snapshots, { recursive: true, mode: 0o700 });
   const log = options.log ?? (() => {});

@@ -14,8 +14,6 @@ export interface RemoteLayer {
   size: number;
   /** Image reference the layer belongs to. */
   imageRef: string;
-  /** A trace (acceleration) layer: no filesystem blocks, left out of the device. */
-  acceleration: boolean;
 }
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -36,6 +34,8 @@ export function remoteLayerOf(labels: Record<string, string>): RemoteLayer | und
   const imageRef = labels[IMAGE_REF] || labels[CRI_IMAGE_REF];
   if (!target || !digest || !labels[obd.BLOB_SIZE] || !imageRef) return undefined;
   if (labels[DOWNLOAD_REMOTE_BLOB] === "download") return undefined;
+  // Spec §8.6: the acceleration (trace) layer is unpacked, never read lazily.
+  if (labels[obd.ACCELERATION_LAYER] === "yes") return undefined;
   if (labels[obd.TURBO_OCI_TARGET]) {
     throw new UnsupportedError(
       `layer ${digest} of ${imageRef} is a TurboOCI layer, not supported yet`,
@@ -50,13 +50,7 @@ export function remoteLayerOf(labels: Record<string, string>): RemoteLayer | und
       `label ${obd.BLOB_SIZE} '${labels[obd.BLOB_SIZE]}' is not a size`,
     );
   }
-  return {
-    target,
-    digest,
-    size,
-    imageRef,
-    acceleration: labels[obd.ACCELERATION_LAYER] === "yes",
-  };
+  return { target, digest, size, imageRef };
 }
 
 /**
@@ -75,8 +69,7 @@ export function repoBlobUrlFor(imageRef: string, mirrors: readonly MirrorRegistr
 
 /**
  * The device config of a remote layer: the parent's lowers, then this layer
- * (its blob read from `repoBlobUrl`, its directory `dir`); an acceleration
- * layer adds nothing.
+ * (its blob read from `repoBlobUrl`, its directory `dir`).
  */
 export function remoteLayerConfig(
   parent: DeviceConfig | undefined,
@@ -85,7 +78,6 @@ export function remoteLayerConfig(
   dir: string,
   resultFile: string,
 ): DeviceConfig {
-  const lowers = [...(parent?.lowers ?? [])];
-  if (!layer.acceleration) lowers.push({ digest: layer.digest, size: layer.size, dir });
+  const lowers = [...(parent?.lowers ?? []), { digest: layer.digest, size: layer.size, dir }];
   return { repoBlobUrl, lowers, upper: {}, resultFile };
 }

@@ -57,3 +57,25 @@ Deno.test("overlaybd create refuses existing files", async () => {
     assert.match(r.stderr, /exist/);
   });
 });
+
+Deno.test("overlaybd commit --seal seals DATA in place; inspect sees a sealed layer", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.copyFile(vector("rw_append/writable_data"), `${dir}/d`);
+    await Deno.copyFile(vector("rw_append/writable_index"), `${dir}/i`);
+    let r = await runCli(["commit", "--seal", `${dir}/d`, `${dir}/i`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /sealed .*\/d \(\d+ index records\)/);
+    r = await runCli(["inspect", "--json", `${dir}/d`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(r.stdout)).chain, ["lsmt sealed"]);
+  });
+});
+
+Deno.test("overlaybd commit --seal with OUT, and commit without OUT, are usage errors", async () => {
+  let r = await runCli(["commit", "--seal", "d", "i", "o"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--seal takes only DATA and INDEX/);
+  r = await runCli(["commit", "d", "i"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /missing OUT/);
+});

@@ -5,7 +5,11 @@ import { OS_RELEASE_LINE, pushBusyboxImage } from "../containerd/_busybox_image.
 import { type ContainerdFixture, withContainerd } from "../containerd/_containerd.ts";
 import { cachedBytes } from "../mount/_mounted.ts";
 import { startRegistry } from "../registry/_registry.ts";
-import { type SnapshotterDaemon, withSnapshotterDaemon } from "./_snapshotter_daemon.ts";
+import {
+  type SnapshotterDaemon,
+  type SnapshotterDaemonOptions,
+  withSnapshotterDaemon,
+} from "./_snapshotter_daemon.ts";
 
 const root = Deno.uid() === 0;
 /** Incompressible bytes in the image that no container here reads. */
@@ -22,9 +26,13 @@ interface Scene {
 
 /**
  * A registry with a busybox image (plain) and its overlaybd conversion, our
- * snapshotter, and containerd using it as the proxy snapshotter `overlaybd`.
+ * snapshotter (its config file given `daemonConfig` too), and containerd
+ * using it as the proxy snapshotter `overlaybd`.
  */
-async function withScene(fn: (scene: Scene) => Promise<void>): Promise<void> {
+async function withScene(
+  fn: (scene: Scene) => Promise<void>,
+  daemonConfig: SnapshotterDaemonOptions["config"] = {},
+): Promise<void> {
   await withTempDir(async (tmp) => {
     const registry = await startRegistry(tmp);
     try {
@@ -38,7 +46,8 @@ async function withScene(fn: (scene: Scene) => Promise<void>): Promise<void> {
       const { manifest } = await resolveImage(repo, "obd").finally(() => repo.close());
       const obdBytes = manifest.layers.reduce((n, l) => n + l.size, 0);
 
-      await withSnapshotterDaemon(tmp, { insecureHosts: [registry.host] }, async (daemon) => {
+      const options = { insecureHosts: [registry.host], config: daemonConfig };
+      await withSnapshotterDaemon(tmp, options, async (daemon) => {
         await withContainerd(
           { proxySnapshotters: { overlaybd: daemon.address } },
           (ctd) => fn({ plainRef, obdRef, obdBytes, daemon, ctd }),
@@ -190,3 +199,105 @@ Deno.test({
       assert.equal(rm.code, 0, rm.stderr);
     }),
 });
+
+/** Loop devices attached to files below `dir`. */
+async function loopsBelow(dir: string): Promise<string[]> {
+  const out = await new Deno.Command("losetup", { args: ["-a"], stdout: "piped" }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.includes(dir));
+}
+
+/** Snapshots of the daemon that have a native writable layer, with its mode. */
+async function writableSnapshots(daemon: SnapshotterDaemon): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for await (const e of Deno.readDir(`${daemon.root}/snapshots`)) {
+    const mode = await Deno.readTextFile(`${daemon.root}/snapshots/${e.name}/block/rw_mode`)
+      .catch(() => undefined);
+    if (mode) out[e.name] = mode.trim();
+  }
+  return out;
+}
+
+/**
+ * Waits until no snapshot of the daemon has a writable layer: containerd's
+ * GC removes a deleted container's snapshot from the snapshotter shortly
+ * after `ctr` returns.
+ */
+async function writableLayersGone(daemon: SnapshotterDaemon): Promise<Record<string, string>> {
+  const until = Date.now() + 15_000;
+  while (Object.keys(await writableSnapshots(daemon)).length > 0 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return await writableSnapshots(daemon);
+}
+
+/** Filesystem type and source of the mount on `dir`, from this process's mount table. */
+async function mountOf(dir: string): Promise<{ fsType: string; source: string } | undefined> {
+  const lines = (await Deno.readTextFile("/proc/self/mountinfo")).split("\n");
+  const f = lines.map((l) => l.split(" ")).findLast((f) => f[4] === dir);
+  if (!f) return undefined;
+  const dash = f.indexOf("-", 6);
+  return { fsType: f[dash + 1], source: f[dash + 2] };
+}
+
+for (const rwMode of ["dir", "dev"]) {
+  Deno.test({
+    name: `rpull then ctr run with rwMode ${rwMode} writes to the container's own writable layer`,
+    ignore: !root,
+    fn: () =>
+      withScene(async (scene) => {
+        const { ctd, obdRef, obdBytes, daemon } = scene;
+        await rpull(scene);
+        const started = performance.now();
+        const run = await ctrRun(ctd, obdRef, "w1", [
+          "sh",
+          "-c",
+          "echo x > /f && cat /f /etc/os-release",
+        ]);
+        const ms = performance.now() - started;
+        assert.equal(run.code, 0, run.stderr);
+        console.log(`ctr run --rm (cold, rwMode ${rwMode}): ${ms.toFixed(0)} ms`);
+        assert.deepEqual(await writableLayersGone(daemon), {}, "--rm removed its layer");
+        assert.match(run.stdout, new RegExp(`^x\\n[^]*${OS_RELEASE_LINE}`));
+
+        // A running container: its root is its own writable device.
+        const bg = await ctrRun(ctd, obdRef, "w2", ["sleep", "600"], true);
+        assert.equal(bg.code, 0, bg.stderr);
+        const rw = await writableSnapshots(daemon);
+        assert.deepEqual(Object.values(rw), [rwMode]);
+        const id = Object.keys(rw)[0];
+        const mountpoint = `${daemon.root}/snapshots/${id}/block/mountpoint`;
+        if (rwMode === "dir") assert.equal((await mountOf(mountpoint))?.fsType, "ext4");
+        else assert.equal(await mountOf(mountpoint), undefined, "containerd mounts the device");
+        assert.equal((await loopsBelow(daemon.root)).length, 1, "no read-only device besides");
+        const exec = await ctd.ctr([
+          "tasks",
+          "exec",
+          "--exec-id",
+          "w",
+          "w2",
+          "sh",
+          "-c",
+          "echo y > /g && cat /g && grep -c . /etc/os-release",
+        ]);
+        assert.equal(exec.code, 0, exec.stderr);
+        assert.match(exec.stdout, /^y\n\d+\n$/);
+        const written = await Deno.stat(`${daemon.root}/snapshots/${id}/block/writable_data`);
+        assert.ok(written.size > 4096, `${written.size} bytes in the writable layer`);
+
+        const kill = await ctd.ctr(["tasks", "kill", "-s", "SIGKILL", "w2"]);
+        assert.equal(kill.code, 0, kill.stderr);
+        const until = Date.now() + 10_000;
+        while ((await ctd.ctr(["tasks", "delete", "w2"])).code !== 0 && Date.now() < until) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const rm = await ctd.ctr(["containers", "rm", "w2"]);
+        assert.equal(rm.code, 0, rm.stderr);
+        // Its snapshot and device go too; only the image's layers remain.
+        assert.doesNotMatch(await snapshotList(ctd), /Active/);
+        assert.deepEqual(await writableLayersGone(daemon), {});
+        assert.deepEqual(await loopsBelow(daemon.root), []);
+        const fetched = await cachedBytes(daemon.cacheDir);
+        assert.ok(fetched < obdBytes / 10, `fetched ${fetched} of ${obdBytes} bytes: not lazy`);
+      }, { rwMode }),
+  });
+}

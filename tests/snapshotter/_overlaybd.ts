@@ -49,8 +49,14 @@ export function pullLabels(imageRef: string): Record<string, string> {
   };
 }
 
-/** Runs `fn` with a registry, devices and a snapshotter. */
-export function withObdSnapshotter(fn: (f: ObdFixture) => Promise<void>): Promise<void> {
+/**
+ * Runs `fn` with a registry, devices and a snapshotter whose config is the
+ * default with `overrides` (`rwMode`, say).
+ */
+export function withObdSnapshotter(
+  fn: (f: ObdFixture) => Promise<void>,
+  overrides: Partial<SnapshotterConfig> = {},
+): Promise<void> {
   return withHelloRegistry({}, async (h) => {
     const global = defaultGlobalConfig();
     global.cacheConfig.cacheDir = `${h.tmp}/obd-cache`;
@@ -61,6 +67,7 @@ export function withObdSnapshotter(fn: (f: ObdFixture) => Promise<void>): Promis
     const config = {
       ...defaultSnapshotterConfig(),
       mirrorRegistry: [{ host: h.registry.host, insecure: true }],
+      ...overrides,
     };
     const root = `${h.tmp}/root`;
     const runDir = `${h.tmp}/devices`;

@@ -126,3 +126,61 @@ Deno.test({
       assert.deepEqual(await loopsUnder(f.runDir), []);
     }),
 });
+
+Deno.test({
+  name:
+    "recover() after a snapshotter with a writable device was killed: its data stays, Mounts attaches again",
+  ignore: skipReason !== undefined,
+  fn: () =>
+    withObdSnapshotter(async (f) => {
+      await f.sn.close();
+      await f.devices.close();
+      const fixture = `${f.tmp}/crash.json`;
+      const { global, config, root, runDir, imageRef } = f;
+      await Deno.writeTextFile(fixture, JSON.stringify({ global, config, root, runDir, imageRef }));
+      const program = new URL("./_crashing_snapshotter.ts", import.meta.url).pathname;
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--quiet", program, fixture],
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      let killed = false;
+      const c1 = await f.target("c1");
+      const mountpoint = `${f.root}/snapshots/2/block/mountpoint`;
+      try {
+        const mounts = JSON.parse(await firstLine(child)) as MountSpec[];
+        assert.deepEqual(mounts, [{ type: "bind", source: mountpoint, options: ["rw", "rbind"] }]);
+        await mountAll(mounts, c1);
+        await Deno.writeTextFile(`${c1}/synced`, "before the crash\n");
+        // What the container synced reached the writable layer's files; the rest may not.
+        const sync = await new Deno.Command("sync", { args: ["-f", `${c1}/synced`] }).output();
+        assert.ok(sync.success);
+        child.kill("SIGKILL");
+        killed = true;
+        await child.status;
+      } finally {
+        if (!killed) {
+          child.kill("SIGKILL");
+          await child.status;
+        }
+      }
+
+      await f.reopen(true);
+      assert.ok(f.log.some((l) => l.includes("to be attached again")), f.log.join("\n"));
+      assert.ok(!(await isMounted(mountpoint)), "the stale mount is gone");
+      const m = await f.sn.mounts("c1");
+      const c2 = await f.target("c2");
+      await mountAll(m, c2);
+      assert.equal(await Deno.readTextFile(`${c2}/synced`), "before the crash\n");
+      assert.equal(await sha256(await Deno.readFile(`${c2}/hello`)), HELLO_SHA);
+
+      // The dead device goes once the old container lets go of it; the new one on remove.
+      await unmountAll(c2);
+      await new Deno.Command("umount", { args: ["-l", c1] }).output();
+      await f.sn.remove("c1");
+      assert.ok(
+        await eventually(async () => (await loopsUnder(f.runDir)).length === 0, 3000),
+        (await loopsUnder(f.runDir)).join("\n"),
+      );
+    }, { rwMode: "dir" }),
+});

@@ -224,7 +224,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "prepare() of a second overlaybd layer stacks it on its parent's lowers; a trace layer adds none",
+    "prepare() of a second overlaybd layer stacks it on its parent's lowers; a trace layer is unpacked on top",
   ignore: skipReason !== undefined,
   fn: () =>
     withObdSnapshotter(async (f) => {
@@ -233,13 +233,6 @@ Deno.test({
       const chain2 = "sha256:" + "2".repeat(64);
       const labels2 = { ...pullLabels(f.imageRef), "containerd.io/snapshot.ref": chain2 };
       await assert.rejects(f.sn.prepare("e2", CHAIN_ID, labels2), AlreadyExistsError);
-      const chain3 = "sha256:" + "3".repeat(64);
-      const labels3 = {
-        ...pullLabels(f.imageRef),
-        "containerd.io/snapshot.ref": chain3,
-        "containerd.io/snapshot/overlaybd/acceleration-layer": "yes",
-      };
-      await assert.rejects(f.sn.prepare("e3", chain2, labels3), AlreadyExistsError);
       const filter2 = remoteFilter(CHAIN_ID).replace(CHAIN_ID, chain2);
       assert.deepEqual((await Array.fromAsync(f.sn.walk([filter2]))).map((i) => i.name), [chain2]);
       const s = `${f.root}/snapshots`;
@@ -251,7 +244,27 @@ Deno.test({
       const config = async (id: number) =>
         JSON.parse(await Deno.readTextFile(`${s}/${id}/block/config.v1.json`));
       assert.deepEqual((await config(2)).lowers, [lower(1), lower(2)]);
-      assert.deepEqual((await config(3)).lowers, [lower(1), lower(2)]);
+
+      // Spec §8.6: the acceleration layer is unpacked like a plain layer, never read lazily.
+      const chain3 = "sha256:" + "3".repeat(64);
+      const labels3 = {
+        ...pullLabels(f.imageRef),
+        "containerd.io/snapshot.ref": chain3,
+        "containerd.io/snapshot/overlaybd/acceleration-layer": "yes",
+      };
+      const unpack = await f.sn.prepare("e3", chain2, labels3);
+      assert.equal(unpack.length, 1);
+      assert.equal(unpack[0].type, "bind");
+      assert.equal(unpack[0].source, `${s}/3/fs`);
+      await Deno.writeTextFile(`${unpack[0].source}/trace`, "/hello\n");
+      await f.sn.commit(chain3, "e3", labels3);
+      assert.deepEqual(await config(3), {
+        repoBlobUrl: `http://${f.imageRef.split("/")[0]}/v2/hello-world/blobs`,
+        lowers: [lower(1), lower(2), { dir: `${s}/3/fs` }],
+        upper: {},
+        resultFile: `${s}/3/block/init-debug.log`,
+        accelerationLayer: true,
+      });
 
       const c1 = await f.target("c1");
       await mountAll(await f.sn.prepare("c1", chain3, {}), c1);
