@@ -14,6 +14,10 @@ export interface Netns {
   readonly hostAddr: string;
   /** Address of the end inside the namespace. */
   readonly nsAddr: string;
+  /** Name of the host end of the veth pair. */
+  readonly hostDev: string;
+  /** Name of the end inside the namespace. */
+  readonly nsDev: string;
   /** `ip netns exec NAME` + `cmd`, as arguments for `Deno.Command("ip", …)`. */
   execArgs(cmd: string[]): string[];
   close(): Promise<void>;
@@ -68,6 +72,8 @@ export async function createNetns(
     name,
     hostAddr,
     nsAddr,
+    hostDev: vh,
+    nsDev: vn,
     execArgs: (cmd) => ["netns", "exec", name, ...cmd],
     close,
   };

@@ -10,6 +10,7 @@ APT_PACKAGES=(
   liblz4-dev libzstd-dev libext2fs-dev libfuse3-dev fuse3 e2fsprogs
   docker-registry apache2-utils fio
   zstd openssl python3
+  libisal-dev libssl-dev umoci mariadb-server
   containerd runc busybox-static
 )
 

@@ -7,6 +7,7 @@ import { registerDemo } from "./demo.ts";
 import { registerInspect } from "./inspect.ts";
 import { registerMount } from "./mount.ts";
 import { registerObdconv } from "./obdconv.ts";
+import { registerRecordTrace } from "./record_trace.ts";
 import { registerRpull } from "./rpull.ts";
 import { registerSnapshotter } from "./snapshotter.ts";
 import { registerZfile } from "./zfile.ts";
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerObdconv(program);
   registerSnapshotter(program);
   registerRpull(program);
+  registerRecordTrace(program);
   registerDemo(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
