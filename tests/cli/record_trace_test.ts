@@ -102,6 +102,8 @@ Deno.test({
         "record-trace",
         "--plain",
         ...at,
+        "--working-dir",
+        `${ctd.dir}/record`,
         "--time",
         "1",
         obdRef,
@@ -132,7 +134,14 @@ Deno.test({
         const list = `${tmp}/list`;
         await Deno.writeTextFile(list, "/bin/busybox\n/etc/*\n");
         const dst = `${registry.host}/busybox:listed`;
-        const base = ["record-trace", "--plain", "--address", `${tmp}/no.sock`];
+        const base = [
+          "record-trace",
+          "--plain",
+          "--address",
+          `${tmp}/no.sock`,
+          "--working-dir",
+          `${tmp}/work`,
+        ];
         const out = await runCli([...base, "--priority-list", list, obdRef, dst]);
         assert.equal(out.code, 0, out.stderr);
         const { trace } = await topLayer(dst);
