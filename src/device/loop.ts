@@ -70,12 +70,15 @@ export async function loopBackingFile(device: string): Promise<string | undefine
 
 /**
  * Detaches a loop device and waits until the kernel has let go of its file.
+ * A device still open is only marked to clear on its last close; with
+ * `wait: false` that is enough (the caller cannot make its users let go).
  *
  * @throws {FailedPreconditionError} when the device stays attached (still mounted or open)
  * @throws {UnavailableError} when losetup fails
  */
-export async function detachLoop(device: string): Promise<void> {
+export async function detachLoop(device: string, options = { wait: true }): Promise<void> {
   await runTool("losetup", ["--detach", device], `detach ${device}`);
+  if (!options.wait) return;
   // A device that is still open is only marked to clear on its last close.
   const deadline = Date.now() + DETACH_WAIT_MS;
   while ((await loopBackingFile(device)) !== undefined) {

@@ -1,4 +1,4 @@
-import { detachLoop, mountpointsOf, unmount } from "../device/mod.ts";
+import { detachLoop, unmount } from "../device/mod.ts";
 import { type MountState, removeState } from "./mount_state.ts";
 
 async function isMountpoint(dir: string): Promise<boolean> {
@@ -14,8 +14,11 @@ async function isMountpoint(dir: string): Promise<boolean> {
  */
 export async function forceUnmount(runDir: string, state: MountState): Promise<void> {
   if (await isMountpoint(state.dir)) await unmount(state.dir);
-  if (state.loopDevice && (await mountpointsOf(state.loopDevice)).length === 0) {
-    await detachLoop(state.loopDevice).catch(() => {/* already detached */});
+  // A loop device that other mounts still use (a container's overlay on a
+  // bind of the filesystem, say) is marked to clear when they go; its file
+  // is dead anyway, so leaving it attached would leak it for good.
+  if (state.loopDevice) {
+    await detachLoop(state.loopDevice, { wait: false }).catch(() => {/* already detached */});
   }
   if (state.fuseDir && await isMountpoint(state.fuseDir)) {
     await unmount(state.fuseDir).catch(() => {/* still used by another device */});
