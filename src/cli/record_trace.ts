@@ -23,6 +23,7 @@ import {
   type SourceImage,
 } from "../trace/mod.ts";
 import { parseCount } from "./parse.ts";
+import { addPullOptions } from "./pull_options.ts";
 
 /** Where upstream's `ctr record-trace` works by default, ours beside it. */
 const DEFAULT_WORKING_DIR = "/tmp/overlaybd-record-trace";
@@ -97,31 +98,26 @@ async function record(src: SourceImage, ref: Reference, cmd: string[], flags: Fl
 
 /** `overlaybd record-trace`: record what a container reads and ship it with the image. */
 export function registerRecordTrace(program: Command): void {
-  program.command("record-trace")
-    .summary("record a container's reads and push the image with them as its acceleration layer")
-    .description(
-      "Pull SRC lazily into containerd (as rpull does), run it through the overlaybd snapshotter\n" +
-        "until CMD (default: the image's own) exits or --time seconds pass, recording the image\n" +
-        "blocks it reads (spec §8.2). Then push DST: SRC plus a top acceleration layer holding\n" +
-        "the trace, which the snapshotter replays on every later start to fetch those blocks\n" +
-        "ahead of the container. With --priority-list the file list is packed instead and\n" +
-        "nothing runs. The snapshotter must run on this host (the trace is written under\n" +
-        "--working-dir) and reach the registry itself (mirrorRegistry, as for rpull).",
-    )
-    .argument("<src>", "overlaybd image to record: REGISTRY/REPO[:TAG|@DIGEST]")
-    .argument("<dst>", "where to push the image with the trace: REGISTRY/REPO[:TAG]")
-    .argument("[cmd...]", "command of the container (after --)")
-    .option("--time <seconds>", "stop the container after this long", "60")
-    .option("--priority-list <file>", "pack this list of paths (spec §8.5) instead of recording")
-    .option("--working-dir <dir>", "where the trace is recorded", DEFAULT_WORKING_DIR)
-    .option("--net-host", "give the container the host's network (default: none)")
-    .option("--plain", "talk plain HTTP to the registry")
-    .option("--insecure", "accept any TLS certificate from the registry")
-    .option("-u, --user <user:password>", "registry credentials")
-    .option("--platform <os/arch>", "platform of a multi-arch image (default linux/amd64)")
-    .option("--snapshotter <name>", "proxy snapshotter name in containerd's config", "overlaybd")
-    .option("--address <socket>", "containerd socket (env CONTAINERD_ADDRESS)")
-    .option("-n, --namespace <ns>", "containerd namespace (env CONTAINERD_NAMESPACE)")
+  addPullOptions(
+    program.command("record-trace")
+      .summary("record a container's reads and push the image with them as its acceleration layer")
+      .description(
+        "Pull SRC lazily into containerd (as rpull does), run it through the overlaybd snapshotter\n" +
+          "until CMD (default: the image's own) exits or --time seconds pass, recording the image\n" +
+          "blocks it reads (spec §8.2). Then push DST: SRC plus a top acceleration layer holding\n" +
+          "the trace, which the snapshotter replays on every later start to fetch those blocks\n" +
+          "ahead of the container. With --priority-list the file list is packed instead and\n" +
+          "nothing runs. The snapshotter must run on this host (the trace is written under\n" +
+          "--working-dir) and reach the registry itself (mirrorRegistry, as for rpull).",
+      )
+      .argument("<src>", "overlaybd image to record: REGISTRY/REPO[:TAG|@DIGEST]")
+      .argument("<dst>", "where to push the image with the trace: REGISTRY/REPO[:TAG]")
+      .argument("[cmd...]", "command of the container (after --)")
+      .option("--time <seconds>", "stop the container after this long", "60")
+      .option("--priority-list <file>", "pack this list of paths (spec §8.5) instead of recording")
+      .option("--working-dir <dir>", "where the trace is recorded", DEFAULT_WORKING_DIR)
+      .option("--net-host", "give the container the host's network (default: none)"),
+  )
     .action(async (srcArg: string, dstArg: string, cmd: string[], flags: Flags) => {
       const srcRef = parseReference(srcArg);
       const dstRef = parseReference(dstArg);

@@ -3,25 +3,21 @@ import { containerdAddress, containerdNamespace, openContainerdClient } from "..
 import { credentialsFor } from "../mount/mod.ts";
 import { openRepository, parsePlatform, parseReference } from "../registry/mod.ts";
 import { rpull } from "../rpull/mod.ts";
+import { addPullOptions } from "./pull_options.ts";
 
 /** `overlaybd rpull`: pull an overlaybd image into containerd, layers lazily. */
 export function registerRpull(program: Command): void {
-  program.command("rpull")
-    .summary("pull an overlaybd image into containerd without downloading its layers")
-    .description(
-      "Store the manifest and config of IMAGE in containerd and make each layer a remote\n" +
-        "snapshot of the overlaybd snapshotter, whose blocks are fetched when a container reads\n" +
-        "them. Then: ctr run --snapshotter overlaybd IMAGE ID CMD. The snapshotter reaches the\n" +
-        "registry itself: for a plain-HTTP registry list it in mirrorRegistry with insecure true.",
-    )
-    .argument("<image>", "overlaybd image: REGISTRY/REPO[:TAG|@DIGEST]")
-    .option("--plain", "talk plain HTTP to the registry")
-    .option("--insecure", "accept any TLS certificate from the registry")
-    .option("-u, --user <user:password>", "registry credentials")
-    .option("--platform <os/arch>", "platform of a multi-arch image (default linux/amd64)")
-    .option("--snapshotter <name>", "proxy snapshotter name in containerd's config", "overlaybd")
-    .option("--address <socket>", "containerd socket (env CONTAINERD_ADDRESS)")
-    .option("-n, --namespace <ns>", "containerd namespace (env CONTAINERD_NAMESPACE)")
+  addPullOptions(
+    program.command("rpull")
+      .summary("pull an overlaybd image into containerd without downloading its layers")
+      .description(
+        "Store the manifest and config of IMAGE in containerd and make each layer a remote\n" +
+          "snapshot of the overlaybd snapshotter, whose blocks are fetched when a container reads\n" +
+          "them. Then: ctr run --snapshotter overlaybd IMAGE ID CMD. The snapshotter reaches the\n" +
+          "registry itself: for a plain-HTTP registry list it in mirrorRegistry with insecure true.",
+      )
+      .argument("<image>", "overlaybd image: REGISTRY/REPO[:TAG|@DIGEST]"),
+  )
     .action(async (image: string, opts) => {
       const reference = parseReference(image);
       const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
