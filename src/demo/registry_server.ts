@@ -1,4 +1,4 @@
-import { spawnDaemon, waitListening } from "../process/mod.ts";
+import { freePort, spawnDaemon, waitListening } from "../process/mod.ts";
 
 /** A running local registry. */
 export interface LocalRegistry {
@@ -40,9 +40,7 @@ export function registryConfigLines(storageDir: string, addr: string): string[] 
  * @throws {UnavailableError} when it does not listen within 10 s
  */
 export async function startLocalRegistry(dir: string): Promise<LocalRegistry> {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
+  const port = freePort();
   const config = `${dir}/registry.yml`;
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(

@@ -35,6 +35,14 @@ export {
 export { mountExt4, type MountOptions, mountpointsOf, unmount } from "./mount.ts";
 export { mountImage, unmountImage } from "./mount_image.ts";
 export {
+  mountAt,
+  type MountEntry,
+  overlaysUsing,
+  parseMountInfo,
+  readMountTable,
+  readMountTableSync,
+} from "./mount_table.ts";
+export {
   detachLoopsUnder,
   loopsUnder,
   mountsUnder,

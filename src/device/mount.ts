@@ -1,4 +1,5 @@
 import { runTool } from "./_run.ts";
+import { readMountTable } from "./mount_table.ts";
 
 /** Options of {@linkcode mountExt4}. */
 export interface MountOptions {
@@ -25,11 +26,7 @@ export async function unmount(dir: string): Promise<void> {
   await runTool("umount", [dir], `unmount ${dir}`);
 }
 
-/** Where `source` (a device path) is mounted, from `/proc/self/mounts`; empty when nowhere. */
+/** Where `source` (a device path) is mounted; empty when nowhere. */
 export async function mountpointsOf(source: string): Promise<string[]> {
-  const table = await Deno.readTextFile("/proc/self/mounts");
-  return table.split("\n")
-    .map((line) => line.split(" "))
-    .filter((f) => f[0] === source)
-    .map((f) => f[1].replace(/\\(\d{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))));
+  return (await readMountTable()).filter((m) => m.source === source).map((m) => m.mountpoint);
 }

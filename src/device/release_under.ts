@@ -1,12 +1,9 @@
 import { UnavailableError } from "../errors.ts";
+import { readMountTable } from "./mount_table.ts";
 
-/** Mount points at or below `dir`, deepest first, from `/proc/self/mounts`. */
+/** Mount points at or below `dir`, deepest first. */
 export async function mountsUnder(dir: string): Promise<string[]> {
-  const table = await Deno.readTextFile("/proc/self/mounts");
-  const points = table.split("\n").map((line) => line.split(" ")[1])
-    .filter((p): p is string => p !== undefined)
-    // /proc/self/mounts writes space, tab, newline and backslash as octal escapes.
-    .map((p) => p.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))))
+  const points = (await readMountTable()).map((m) => m.mountpoint)
     .filter((p) => p === dir || p.startsWith(`${dir}/`));
   return [...new Set(points)].sort((a, b) => b.split("/").length - a.split("/").length);
 }

@@ -1,9 +1,8 @@
-import { detachLoop, unmount } from "../device/mod.ts";
+import { detachLoop, mountAt, readMountTable, unmount } from "../device/mod.ts";
 import { type MountState, removeState } from "./mount_state.ts";
 
 async function isMountpoint(dir: string): Promise<boolean> {
-  const table = await Deno.readTextFile("/proc/self/mounts");
-  return table.split("\n").some((line) => line.split(" ")[1] === dir);
+  return mountAt(await readMountTable(), dir) !== undefined;
 }
 
 /**

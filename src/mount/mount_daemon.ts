@@ -1,6 +1,7 @@
 import { openBlobCache, openRemoteBlobSource } from "../cache/mod.ts";
 import { readGlobalConfig } from "../config/mod.ts";
 import { openDeviceHost } from "../device/mod.ts";
+import { claimSocket } from "../process/mod.ts";
 import { DeviceService } from "./device_service.ts";
 import {
   type DaemonRequest,
@@ -23,21 +24,6 @@ export interface MountDaemonOptions {
   log?: (line: string) => void;
 }
 
-async function removeStaleSocket(path: string): Promise<void> {
-  try {
-    const conn = await Deno.connect({ transport: "unix", path });
-    conn.close();
-    throw new Error(`a mount daemon already listens on ${path}`);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return;
-    if (err instanceof Deno.errors.ConnectionRefused) {
-      await Deno.remove(path);
-      return;
-    }
-    throw err;
-  }
-}
-
 /**
  * The process behind `overlaybd mount`: owns the blob cache, the fetch
  * bridge, the FUSE session and every mounted device; answers requests on a
@@ -54,7 +40,7 @@ export async function runMountDaemon(options: MountDaemonOptions): Promise<void>
   );
   await Deno.mkdir(options.runDir, { recursive: true });
   const sock = socketPath(options.runDir);
-  await removeStaleSocket(sock);
+  await claimSocket(sock, `a mount daemon already listens on ${sock}`);
 
   const source = openRemoteBlobSource();
   const cache = openBlobCache(global.cacheConfig);

@@ -1,6 +1,6 @@
 import { readGlobalConfig } from "../config/mod.ts";
-import { FailedPreconditionError } from "../errors.ts";
 import { serveGrpc } from "../grpc/mod.ts";
+import { claimSocket } from "../process/mod.ts";
 import {
   createSnapshotterMetrics,
   instrumentMethods,
@@ -26,23 +26,6 @@ export interface SnapshotterDaemonOptions {
   log?: (line: string) => void;
 }
 
-/** Refuses to take over a socket that a live process still answers on. */
-async function claimSocket(path: string): Promise<void> {
-  try {
-    const conn = await Deno.connect({ transport: "unix", path });
-    conn.close();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.ConnectionRefused) {
-      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
-      return;
-    }
-    throw err;
-  }
-  throw new FailedPreconditionError(
-    `a snapshotter already listens on ${path}: stop it or choose another --address`,
-  );
-}
-
 /** The effective config: the file, then `--root` / `--address`. */
 export async function snapshotterConfigOf(
   options: SnapshotterDaemonOptions,
@@ -65,7 +48,10 @@ export async function runSnapshotter(options: SnapshotterDaemonOptions): Promise
     ((line: string) => console.error(`${new Date().toISOString()} overlaybd snapshotter: ${line}`));
   const config = await snapshotterConfigOf(options);
   const global = await readGlobalConfig(options.overlaybdConfigPath);
-  await claimSocket(config.address);
+  await claimSocket(
+    config.address,
+    `a snapshotter already listens on ${config.address}: stop it or choose another --address`,
+  );
   await Deno.mkdir(config.root, { recursive: true });
 
   const devices = await openSnapshotDevices(global, `${config.root}/devices`, log);

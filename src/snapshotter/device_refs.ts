@@ -1,9 +1,9 @@
+import { mountAt, overlaysUsing, readMountTable } from "../device/mod.ts";
 import { FailedPreconditionError } from "../errors.ts";
 import { KeyedLock } from "./_keyed_lock.ts";
 import type { AttachDeviceOptions, SnapshotDevices } from "./devices.ts";
 import { existsSync, type Layout } from "./layout.ts";
 import type { MetaStore } from "./metastore.ts";
-import { mountAt, overlaysUsing, readMountTable } from "./mount_table.ts";
 
 /**
  * Which overlaybd snapshots have their device attached, and when to attach

@@ -1,9 +1,15 @@
 import { type CacheStats, openBlobCache, openRemoteBlobSource } from "../cache/mod.ts";
 import type { GlobalConfig } from "../config/mod.ts";
-import { loopBackingFile, openDeviceHost, unmount } from "../device/mod.ts";
+import {
+  loopBackingFile,
+  mountAt,
+  type MountEntry,
+  openDeviceHost,
+  readMountTable,
+  unmount,
+} from "../device/mod.ts";
 import { FailedPreconditionError, UnavailableError } from "../errors.ts";
 import { DeviceService, forceUnmount, readState } from "../mount/mod.ts";
-import { mountAt, type MountEntry, readMountTable } from "./mount_table.ts";
 
 /** Options of {@linkcode SnapshotDevices.attach}. */
 export interface AttachDeviceOptions {

@@ -7,10 +7,10 @@
  * @module
  */
 
+import { readMountTable, readMountTableSync } from "../device/mod.ts";
 import { UnavailableError } from "../errors.ts";
 import { existsSync, type Layout } from "./layout.ts";
 import type { MetaStore, SnapshotRecord } from "./metastore.ts";
-import { parseMountInfo, readMountTable } from "./mount_table.ts";
 
 /** A snapshot to create with {@linkcode createSnapshot}. */
 export interface NewSnapshot {
@@ -33,7 +33,7 @@ export interface NewSnapshot {
  */
 function removeStaleSync(dir: string): void {
   if (!existsSync(dir)) return;
-  const mounted = parseMountInfo(Deno.readTextFileSync("/proc/self/mountinfo"))
+  const mounted = readMountTableSync()
     .some((m) => m.mountpoint === dir || m.mountpoint.startsWith(`${dir}/`));
   if (mounted) {
     throw new UnavailableError(`stale snapshot directory ${dir} has a mount in it; unmount it`);

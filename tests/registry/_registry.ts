@@ -6,6 +6,7 @@
  */
 
 import { registryConfigLines } from "../../src/demo/registry_server.ts";
+import { freePort } from "../../src/process/mod.ts";
 
 /** A running registry; `stop()` is idempotent. */
 export interface RegistryServer {
@@ -27,13 +28,7 @@ export interface StartRegistryOptions {
   tls?: { cert: string; key: string };
 }
 
-/** A TCP port that was free a moment ago. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+export { freePort };
 
 /** Waits until something accepts TCP connections on 127.0.0.1:port. */
 export async function waitForPort(port: number, timeoutMs: number): Promise<void> {

@@ -36,9 +36,16 @@ export function parseMountInfo(text: string): MountEntry[] {
   return out;
 }
 
+const MOUNTINFO = "/proc/self/mountinfo";
+
 /** The current mount table. */
 export async function readMountTable(): Promise<MountEntry[]> {
-  return parseMountInfo(await Deno.readTextFile("/proc/self/mountinfo"));
+  return parseMountInfo(await Deno.readTextFile(MOUNTINFO));
+}
+
+/** The current mount table, for code that must not yield (inside a store transaction). */
+export function readMountTableSync(): MountEntry[] {
+  return parseMountInfo(Deno.readTextFileSync(MOUNTINFO));
 }
 
 /** The topmost mount on `dir`, or undefined when `dir` is not a mount point. */

@@ -1,10 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  mountAt,
-  overlaysUsing,
-  parseMountInfo,
-  readMountTable,
-} from "../../src/snapshotter/mount_table.ts";
+import { mountAt, overlaysUsing, parseMountInfo, readMountTable } from "../../src/device/mod.ts";
 
 const SAMPLE = [
   "22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/sda1 rw",
