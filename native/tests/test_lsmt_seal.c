@@ -7,6 +7,7 @@
 #include "alloc.h"
 #include "check.h"
 #include "lsmt.h"
+#include "lsmt_read.h"
 
 #define MiB (1024ull * 1024)
 #define VIEW_SIZE (12 * MiB)
@@ -22,35 +23,6 @@ static const char *copy_vector(const char *rel, const char *name, char out[4096]
   return rc == 0 ? out : NULL;
 }
 
-/* Reads [off, off+n) of a read-only layer through its index. */
-static int ro_read(lsmt_ro *l, uint8_t *buf, size_t n, uint64_t off) {
-  size_t count;
-  const lsmt_seg *idx = lsmt_ro_index(l, &count);
-  uint64_t first = off / LSMT_SECTOR, s = first, end = first + n / LSMT_SECTOR;
-  memset(buf, 0, n);
-  while (s < end) {
-    lsmt_seg segs[16];
-    size_t got = lsmt_index_lookup(idx, count, s, end - s, segs, 16);
-    for (size_t i = 0; i < got; i++) {
-      uint8_t *dst = buf + (lsmt_seg_offset(segs[i]) - first) * LSMT_SECTOR;
-      if (!lsmt_seg_zeroed(segs[i])) {
-        int64_t r = obd_file_pread(lsmt_ro_file(l), dst,
-                                   (size_t)lsmt_seg_length(segs[i]) * LSMT_SECTOR,
-                                   lsmt_seg_moffset(segs[i]) * LSMT_SECTOR);
-        if (r < 0) return (int)r;
-      }
-      s = lsmt_seg_end(segs[i]);
-    }
-    if (got < 16) break;
-  }
-  return 0;
-}
-
-static int open_ro_path(const char *path, lsmt_ro **out) {
-  obd_file *f;
-  OBD_TRY(obd_file_open_path(path, &f));
-  return lsmt_ro_open(f, 1, out);
-}
 
 /* Whether the sealed layer at path reads exactly like want (n bytes). */
 static int reads_as(const char *path, const uint8_t *want, size_t n) {
